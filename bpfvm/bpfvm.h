@@ -1,0 +1,257 @@
+/*
+ * bpfvm.h - the classic BPF machine: one opcode table, program formats,
+ * the kernel's verifier rules, and an interpreter with two semantics.
+ *
+ * Data flows one way: text -> bpfvm_prog -> bpfvm_verify -> bpfvm_create
+ * (decoded once) -> bpfvm_run per packet.  Nothing here prints or exits;
+ * failures return a negative value and write one sentence into a caller's
+ * char errbuf[BPFVM_ERRBUF_SIZE] that names the place (instruction index,
+ * line:column).
+ */
+#ifndef CAPSIM_BPFVM_H
+#define CAPSIM_BPFVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/filter.h>	/* BPF_* opcode fields, SKF_* offsets, struct sock_filter */
+
+#define BPFVM_MAXINSNS    4096	/* BPF_MAXINSNS: bpf_check_basics_ok() */
+#define BPFVM_MEMWORDS    16	/* BPF_MEMWORDS: scratch cells M[0..15] */
+#define BPFVM_ERRBUF_SIZE 256
+
+/* One instruction, laid out exactly as the kernel's struct sock_filter and
+ * libpcap's struct bpf_insn, so arrays of it can be handed to either. */
+struct bpfvm_insn {
+	uint16_t code;
+	uint8_t jt;
+	uint8_t jf;
+	uint32_t k;
+};
+_Static_assert(sizeof(struct bpfvm_insn) == sizeof(struct sock_filter),
+	       "bpfvm_insn must match the kernel's sock_filter");
+_Static_assert(sizeof(struct bpfvm_insn) == 8, "classic BPF insns are 8 bytes");
+
+/* A program: a plain array the caller may build by hand.  Memory from the
+ * parsers and the compiler is released with bpfvm_prog_free(). */
+struct bpfvm_prog {
+	struct bpfvm_insn *insns;
+	uint32_t len;
+};
+
+void bpfvm_prog_free(struct bpfvm_prog *prog);
+
+/* ------------------------------------------------------------------ */
+/* The opcode table (bpfvm/opcodes.c): the one source of truth for the
+ * verifier, the assembler, the disassembler and the fuzzers. */
+
+enum bpfvm_operand {
+	BPFVM_OPND_NONE,	/* tax, txa, neg, ret a */
+	BPFVM_OPND_IMM,		/* #k */
+	BPFVM_OPND_ABS,		/* [k] (ancillary when k >= SKF_AD_OFF) */
+	BPFVM_OPND_IND,		/* [x + k] */
+	BPFVM_OPND_MEM,		/* M[k] */
+	BPFVM_OPND_LEN,		/* #len: the packet length */
+	BPFVM_OPND_MSH,		/* 4*([k]&0xf) */
+	BPFVM_OPND_X,		/* register x */
+	BPFVM_OPND_A,		/* register a (ret a) */
+	BPFVM_OPND_JA,		/* unconditional jump by k */
+};
+
+struct bpfvm_opinfo {
+	const char *mnemonic;	/* bpf_asm/tcpdump -d spelling, NULL if no such opcode */
+	uint8_t operand;	/* enum bpfvm_operand */
+	uint8_t size;		/* bytes a packet load reads (1, 2, 4), else 0 */
+	uint8_t linux_ok;	/* the kernel's chk_code_allowed() accepts it */
+	uint8_t libpcap_ok;	/* libpcap's bpf_validate() accepts it */
+};
+
+/* Entry for any 16-bit code; never NULL (an all-zero entry for unknown codes). */
+const struct bpfvm_opinfo *bpfvm_opinfo(uint16_t code);
+
+/* Every code accepted by the kernel, ascending; returns how many. */
+size_t bpfvm_linux_codes(const uint16_t **codes);
+
+/* Ancillary loads: the name after '#' in bpf_asm (e.g. "proto" for
+ * SKF_AD_PROTOCOL) for an offset in [0, SKF_AD_MAX), or NULL. */
+const char *bpfvm_ancillary_name(uint32_t skf_ad);
+/* Inverse of bpfvm_ancillary_name(); returns the SKF_AD_* offset or -1. */
+int bpfvm_ancillary_lookup(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Program formats (bpfvm/format.c, bpfvm/asm.c). */
+
+enum bpfvm_format {
+	BPFVM_FMT_AUTO,	/* input only: detected from the text */
+	BPFVM_FMT_DDD,	/* tcpdump -ddd: count line, then "code jt jf k" lines */
+	BPFVM_FMT_DD,	/* tcpdump -dd: "{ 0x28, 0, 0, 0x0000000c }," lines */
+	BPFVM_FMT_D,	/* tcpdump -d listing: "(000) ldh [12]" */
+	BPFVM_FMT_ASM,	/* the kernel's bpf_asm language (labels, #len, #proto, ...) */
+};
+
+/* Parse @text (NUL-terminated, @name used in messages as "name:line:col").
+ * On success fills @prog (owned by the caller) and returns 0; on error
+ * returns -1 with the place in @errbuf.  Does not verify. */
+int bpfvm_parse(const char *text, const char *name, enum bpfvm_format fmt,
+		struct bpfvm_prog *prog, char *errbuf);
+
+/* Write @prog in @fmt to @out.  Returns 0, or -1 on a write error. */
+int bpfvm_write(FILE *out, const struct bpfvm_prog *prog, enum bpfvm_format fmt);
+
+/* One instruction as tcpdump -d would print it, without the "(nnn) " index,
+ * into @buf.  Returns @buf. */
+char *bpfvm_disasm_insn(const struct bpfvm_insn *insn, uint32_t pc, char *buf, size_t size);
+
+/* Name <-> enum for command-line options ("ddd", "dd", "d", "asm", "auto"). */
+int bpfvm_format_from_name(const char *name, enum bpfvm_format *fmt);
+
+/* ------------------------------------------------------------------ */
+/* Semantics and the verifier (bpfvm/verify.c). */
+
+enum bpfvm_semantics {
+	BPFVM_LINUX,	/* the running kernel, after bpf_convert_filter() */
+	BPFVM_LIBPCAP,	/* the installed libpcap's bpf_filter() */
+};
+
+const char *bpfvm_semantics_name(enum bpfvm_semantics sem);
+int bpfvm_semantics_from_name(const char *name, enum bpfvm_semantics *sem);
+
+/* Would SO_ATTACH_FILTER (BPFVM_LINUX: bpf_check_classic()) or libpcap's
+ * bpf_validate() (BPFVM_LIBPCAP) accept @prog?  Returns 0 if so; otherwise
+ * -1 and a sentence naming the rule and the instruction index. */
+int bpfvm_verify(const struct bpfvm_prog *prog, enum bpfvm_semantics sem, char *errbuf);
+
+/* ------------------------------------------------------------------ */
+/* The interpreter (bpfvm/interp.c). */
+
+/*
+ * The packet as the filter sees it.  Wire length and captured length are
+ * kept apart.  @bytes starts at the link-layer header.
+ *  - libpcap: offsets count from @bytes; loads past @caplen end the program
+ *    with 0; BPF_LEN is @wirelen.
+ *  - linux: skb->data is @bytes + @data_off (0 for a SOCK_RAW tap, the
+ *    network offset for SOCK_DGRAM); skb->len = @caplen - @data_off (the
+ *    kernel holds the whole frame, so @wirelen is ignored); SKF_NET_OFF
+ *    loads are relative to @net_off, SKF_LL_OFF loads to offset 0.
+ */
+struct bpfvm_packet {
+	const uint8_t *bytes;
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint32_t data_off;
+	uint32_t net_off;
+};
+
+/*
+ * The sk_buff fields the kernel's ancillary loads (SKF_AD_*) read; the
+ * caller fills them (sim/ builds them the way the receive path does).
+ * Ignored by libpcap semantics, which has no ancillary data.
+ */
+struct bpfvm_meta {
+	uint16_t protocol;	/* skb->protocol, host byte order (0x0800) */
+	uint8_t pkt_type;	/* PACKET_HOST, PACKET_BROADCAST, ... */
+	uint8_t vlan_present;	/* skb_vlan_tag_present() */
+	uint16_t vlan_tci;	/* skb_vlan_tag_get(): the whole TCI */
+	uint16_t vlan_tpid;	/* skb->vlan_proto, host byte order */
+	uint16_t hatype;	/* dev->type, ARPHRD_ETHER = 1 */
+	uint32_t ifindex;	/* skb->dev->ifindex */
+	uint32_t mark;		/* skb->mark */
+	uint32_t queue;		/* skb->queue_mapping */
+	uint32_t rxhash;	/* skb->hash (not reproducible on a real kernel) */
+	uint32_t cpu;		/* raw_smp_processor_id() (not reproducible) */
+	uint32_t pay_offset;	/* skb_get_poff(): where the payload starts, from skb->data */
+	uint64_t random_seed;	/* seeds SKF_AD_RANDOM (the kernel's is not reproducible) */
+};
+
+/* A program decoded for one semantics; opaque, immutable after creation. */
+struct bpfvm;
+
+/* Decode @prog for @sem.  The program must pass bpfvm_verify() for @sem;
+ * if not, returns -1 with the verifier's message.  On success *@vm is owned
+ * by the caller and released with bpfvm_destroy(). */
+int bpfvm_create(struct bpfvm **vm, const struct bpfvm_prog *prog,
+		 enum bpfvm_semantics sem, char *errbuf);
+void bpfvm_destroy(struct bpfvm *vm);
+enum bpfvm_semantics bpfvm_get_semantics(const struct bpfvm *vm);
+
+/* Run once.  Returns the program's return value (0 when the program ends
+ * abnormally: an out-of-bounds load, DIV/MOD by X == 0 in linux semantics).
+ * @meta may be NULL in libpcap semantics. */
+uint32_t bpfvm_run(const struct bpfvm *vm, const struct bpfvm_packet *pkt,
+		   const struct bpfvm_meta *meta);
+
+/* The capture length a return value gives: min(@ret, packet length), where
+ * the packet length is skb->len (linux) or @caplen (libpcap). */
+uint32_t bpfvm_snaplen(const struct bpfvm *vm, const struct bpfvm_packet *pkt, uint32_t ret);
+
+/*
+ * Stepping: the same interpreter, calling @fn after every executed
+ * instruction with the state it left.  Slower than bpfvm_run(); for
+ * `capsim filter step`, graphs and diffs.
+ */
+struct bpfvm_step {
+	uint32_t pc;		/* the instruction just executed */
+	uint32_t a, x;		/* registers after it */
+	int mem_written;	/* scratch index it wrote, or -1 */
+	int32_t load_off;	/* for packet loads: the offset read (may be negative), */
+	uint8_t load_size;	/*   how many bytes (0 if not a packet load), */
+	uint8_t load_failed;	/*   and 1 if the load ended the program */
+	uint8_t jumped;		/* conditional jumps: 1 if the jt branch was taken */
+	uint8_t done;		/* 1 if this instruction ended the program */
+	uint32_t ret;		/* the return value when done */
+};
+typedef void (*bpfvm_step_fn)(const struct bpfvm_step *st, void *ctx);
+uint32_t bpfvm_run_traced(const struct bpfvm *vm, const struct bpfvm_packet *pkt,
+			  const struct bpfvm_meta *meta, bpfvm_step_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Random programs (bpfvm/progen.c) for differential tests and fuzzing.
+ * Deterministic for a seed. */
+
+enum bpfvm_defect {
+	BPFVM_DEFECT_NONE,		/* a program the kernel accepts */
+	BPFVM_DEFECT_BAD_OPCODE,	/* a code not in the whitelist */
+	BPFVM_DEFECT_JUMP_RANGE,	/* a jump past the end */
+	BPFVM_DEFECT_NO_RET,		/* last instruction not a return */
+	BPFVM_DEFECT_DIV_ZERO,		/* DIV/MOD by constant 0 */
+	BPFVM_DEFECT_SHIFT,		/* shift by constant >= 32 */
+	BPFVM_DEFECT_MEM_INDEX,		/* scratch index >= 16 */
+	BPFVM_DEFECT_MEM_UNINIT,	/* scratch read before any write on some path */
+	BPFVM_DEFECT_ANCILLARY,		/* unknown ancillary offset */
+	BPFVM_DEFECT_LENGTH,		/* 0 or more than 4096 instructions */
+	BPFVM_DEFECT_COUNT
+};
+
+struct bpfvm_progen_opts {
+	uint32_t max_len;		/* longest program (default 64 when 0) */
+	int ancillary;			/* allow SKF_AD_* loads (linux only) */
+	int negative_offsets;		/* allow SKF_NET_OFF / SKF_LL_OFF loads */
+	uint32_t pkt_len_hint;		/* offsets cluster below this (default 128) */
+};
+
+/* Fill @prog (caller frees) with a random program of the given defect
+ * class; @rng is the generator's state, advanced. */
+void bpfvm_progen(struct bpfvm_prog *prog, enum bpfvm_defect defect,
+		  const struct bpfvm_progen_opts *opts, uint64_t *rng);
+const char *bpfvm_defect_name(enum bpfvm_defect d);
+
+/* splitmix64: the project's one seeded random source. */
+uint64_t bpfvm_rand64(uint64_t *state);
+
+/* ------------------------------------------------------------------ */
+/* Expressions compiled by libpcap (bpfvm/compile.c). */
+
+struct bpfvm_compile_opts {
+	int linktype;		/* DLT_*, default DLT_EN10MB */
+	int snaplen;		/* default 262144 */
+	int optimize;		/* pcap_compile's optimize flag (default 1) */
+	int linux_ext;		/* compile as for a live Linux capture (libpcap's
+				 * BPF_SPECIAL_VLAN_HANDLING); needs a live
+				 * handle, made in a private network namespace */
+};
+
+void bpfvm_compile_opts_init(struct bpfvm_compile_opts *o);
+int bpfvm_compile(const char *expr, const struct bpfvm_compile_opts *o,
+		  struct bpfvm_prog *prog, char *errbuf);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * trace.h - packet traces through libpcap: pcap and pcapng of any link type
+ * libpcap reads, from a file or "-" (standard input); pcap written with
+ * pcap_dump to a temporary name and renamed only when complete.
+ */
+#ifndef CAPSIM_TRACE_H
+#define CAPSIM_TRACE_H
+
+#include <stdint.h>
+
+#define TRACE_ERRBUF_SIZE 512
+
+struct trace_record {
+	uint64_t index;		/* 0-based position in the trace */
+	uint64_t ts_ns;		/* timestamp, ns since the epoch */
+	uint32_t caplen;	/* bytes present in @bytes */
+	uint32_t wirelen;	/* length on the wire */
+	const uint8_t *bytes;	/* valid until the next trace_next() */
+};
+
+struct trace_reader;
+
+/* Open @path ("-" for standard input).  0 or -1 with the reason in @errbuf. */
+int trace_open(struct trace_reader **r, const char *path, char *errbuf);
+/* The trace's link type (DLT_*), its snaplen and the name shown in messages. */
+int trace_linktype(const struct trace_reader *r);
+uint32_t trace_snaplen(const struct trace_reader *r);
+/* 1 and @rec filled, 0 at the end, -1 on a damaged trace (record named). */
+int trace_next(struct trace_reader *r, struct trace_record *rec, char *errbuf);
+void trace_close(struct trace_reader *r);
+
+/* Load a whole trace into memory (for benchmarks and live cross-checks of
+ * modest traces).  Records are contiguous; trace_set_free() releases. */
+struct trace_set {
+	int linktype;
+	uint32_t count;
+	struct trace_record *recs;
+	uint8_t *data;
+};
+int trace_load(const char *path, struct trace_set *set, char *errbuf);
+void trace_set_free(struct trace_set *set);
+
+struct trace_writer;
+
+/* Create @path for writing (written as "@path.tmp-PID", renamed by
+ * trace_writer_commit()).  0 or -1 with the reason in @errbuf. */
+int trace_writer_open(struct trace_writer **w, const char *path, int linktype,
+		      uint32_t snaplen, char *errbuf);
+/* Append one record: @caplen bytes kept of a @wirelen-byte packet. */
+int trace_write(struct trace_writer *w, uint64_t ts_ns, const uint8_t *bytes,
+		uint32_t caplen, uint32_t wirelen);
+/* Finish: flush, close, rename into place.  0 or -1 (temp file removed). */
+int trace_writer_commit(struct trace_writer *w, char *errbuf);
+/* Abandon: close and remove the temporary file. */
+void trace_writer_abort(struct trace_writer *w);
+
+#endif

@@ -8,12 +8,13 @@ CMOCKA  := -lcmocka
 
 # SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer
 # into its own folder, so the two builds never mix objects.
+BUILDROOT ?= build
 ifeq ($(SAN),1)
-BUILD   := build/san
+BUILD   := $(BUILDROOT)/san
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 else
-BUILD   := build/rel
+BUILD   := $(BUILDROOT)/rel
 endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror

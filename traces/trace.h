@@ -55,3 +55,27 @@ int trace_writer_commit(struct trace_writer *w, char *errbuf);
 void trace_writer_abort(struct trace_writer *w);
 
 #endif
+
+/* ------------------------------------------------------------------ */
+/* Generated traffic (traces/gen.c): a deterministic mix of Ethernet
+ * frames for tests, samples and benchmarks.  IPv4 addresses come from
+ * 127.0.0.0/8 and IPv6 ones are ::1 or fe80::/10 only, so nothing a test
+ * replays can ever address a real network. */
+
+#define TRACE_GEN_MAXFRAME 1522	/* 1500 + Ethernet header + two VLAN tags */
+
+struct trace_gen_opts {
+	uint64_t seed;
+	uint8_t host_mac[6];	/* the receiving host; most unicast frames go here */
+	unsigned truncate_pct;	/* records cut short (caplen < wirelen), percent */
+	unsigned vlan_pct;	/* frames carrying one or two VLAN tags, percent */
+	unsigned runt_pct;	/* frames shorter than 60 bytes (even than 14), percent */
+};
+
+void trace_gen_opts_init(struct trace_gen_opts *o);
+
+/* The next frame from the generator state @rng (seed it with o->seed):
+ * writes the frame into @buf (TRACE_GEN_MAXFRAME bytes), returns its wire
+ * length and sets *@caplen to the bytes a capture kept. */
+uint32_t trace_gen_frame(uint64_t *rng, const struct trace_gen_opts *o, uint8_t *buf,
+			 uint32_t *caplen);

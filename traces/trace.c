@@ -1,0 +1,231 @@
+/*
+ * trace.c - pcap and pcapng through libpcap.
+ *
+ * Reading: pcap_open_offline() reads both formats and "-" (stdin).
+ * Writing: pcap_dump_open() on a temporary name in the target's folder,
+ * renamed over the target only when every record is written and flushed,
+ * so a failed run never leaves a half-written trace behind.
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct trace_reader {
+	pcap_t *p;
+	uint64_t next_index;
+	char name[256];
+};
+
+int trace_open(struct trace_reader **out, const char *path, char *errbuf)
+{
+	char perr[PCAP_ERRBUF_SIZE];
+	struct trace_reader *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory", path);
+		return -1;
+	}
+	r->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+	if (!r->p) {
+		/* libpcap's messages already name the file for most errors. */
+		if (strstr(perr, path))
+			snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s", perr);
+		else
+			snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: %s", path, perr);
+		free(r);
+		return -1;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
+	*out = r;
+	return 0;
+}
+
+int trace_linktype(const struct trace_reader *r)
+{
+	return pcap_datalink(r->p);
+}
+
+uint32_t trace_snaplen(const struct trace_reader *r)
+{
+	return (uint32_t)pcap_snapshot(r->p);
+}
+
+int trace_next(struct trace_reader *r, struct trace_record *rec, char *errbuf)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc = pcap_next_ex(r->p, &h, &data);
+
+	if (rc == PCAP_ERROR_BREAK)
+		return 0;
+	if (rc != 1) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: record %llu: %s", r->name,
+			 (unsigned long long)r->next_index, pcap_geterr(r->p));
+		return -1;
+	}
+	rec->index = r->next_index++;
+	rec->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	rec->caplen = h->caplen;
+	rec->wirelen = h->len;
+	rec->bytes = data;
+	return 1;
+}
+
+void trace_close(struct trace_reader *r)
+{
+	if (!r)
+		return;
+	pcap_close(r->p);
+	free(r);
+}
+
+int trace_load(const char *path, struct trace_set *set, char *errbuf)
+{
+	struct trace_reader *r;
+	struct trace_record rec;
+	size_t cap_recs = 1024, cap_data = 1 << 20, used = 0;
+	int rc;
+
+	memset(set, 0, sizeof(*set));
+	if (trace_open(&r, path, errbuf) != 0)
+		return -1;
+	set->linktype = trace_linktype(r);
+	set->recs = malloc(cap_recs * sizeof(*set->recs));
+	set->data = malloc(cap_data);
+	if (!set->recs || !set->data)
+		goto nomem;
+	while ((rc = trace_next(r, &rec, errbuf)) == 1) {
+		if (set->count == cap_recs) {
+			void *n = realloc(set->recs, (cap_recs *= 2) * sizeof(*set->recs));
+
+			if (!n)
+				goto nomem;
+			set->recs = n;
+		}
+		if (cap_data - used < rec.caplen) {
+			void *n;
+
+			while (cap_data - used < rec.caplen)
+				cap_data *= 2;
+			if (!(n = realloc(set->data, cap_data)))
+				goto nomem;
+			set->data = n;
+		}
+		memcpy(set->data + used, rec.bytes, rec.caplen);
+		rec.bytes = NULL;	/* fixed up below: data may still move */
+		set->recs[set->count++] = rec;
+		used += rec.caplen;
+	}
+	trace_close(r);
+	if (rc < 0) {
+		trace_set_free(set);
+		return -1;
+	}
+	used = 0;
+	for (uint32_t i = 0; i < set->count; i++) {
+		set->recs[i].bytes = set->data + used;
+		used += set->recs[i].caplen;
+	}
+	return 0;
+nomem:
+	snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory after %u records", path,
+		 set->count);
+	trace_close(r);
+	trace_set_free(set);
+	return -1;
+}
+
+void trace_set_free(struct trace_set *set)
+{
+	free(set->recs);
+	free(set->data);
+	memset(set, 0, sizeof(*set));
+}
+
+struct trace_writer {
+	pcap_t *dead;
+	pcap_dumper_t *d;
+	char *path, *tmp;
+};
+
+int trace_writer_open(struct trace_writer **out, const char *path, int linktype,
+		      uint32_t snaplen, char *errbuf)
+{
+	struct trace_writer *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->path = strdup(path)) || asprintf(&w->tmp, "%s.tmp-%ld", path, (long)getpid()) < 0) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory", path);
+		if (w)
+			free(w->path);
+		free(w);
+		return -1;
+	}
+	w->dead = pcap_open_dead_with_tstamp_precision(linktype, (int)snaplen,
+						       PCAP_TSTAMP_PRECISION_NANO);
+	if (!w->dead || !(w->d = pcap_dump_open(w->dead, w->tmp))) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: cannot create: %s", path,
+			 w->dead ? pcap_geterr(w->dead) : "out of memory");
+		if (w->dead)
+			pcap_close(w->dead);
+		free(w->tmp);
+		free(w->path);
+		free(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+int trace_write(struct trace_writer *w, uint64_t ts_ns, const uint8_t *bytes, uint32_t caplen,
+		uint32_t wirelen)
+{
+	struct pcap_pkthdr h = {
+		.ts = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
+			.tv_usec = (suseconds_t)(ts_ns % 1000000000ull) },
+		.caplen = caplen,
+		.len = wirelen,
+	};
+
+	pcap_dump((u_char *)w->d, &h, bytes);
+	return 0;
+}
+
+static void writer_free(struct trace_writer *w)
+{
+	pcap_close(w->dead);
+	free(w->tmp);
+	free(w->path);
+	free(w);
+}
+
+int trace_writer_commit(struct trace_writer *w, char *errbuf)
+{
+	FILE *f = pcap_dump_file(w->d);
+	int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+	int saved = errno;
+
+	pcap_dump_close(w->d);
+	if (bad || rename(w->tmp, w->path) != 0) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: cannot write: %s", w->path,
+			 strerror(bad ? saved : errno));
+		unlink(w->tmp);
+		writer_free(w);
+		return -1;
+	}
+	writer_free(w);
+	return 0;
+}
+
+void trace_writer_abort(struct trace_writer *w)
+{
+	if (!w)
+		return;
+	pcap_dump_close(w->d);
+	unlink(w->tmp);
+	writer_free(w);
+}

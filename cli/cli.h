@@ -1,0 +1,56 @@
+/*
+ * cli.h - the command layer: the only code that prints results, reads
+ * options and decides exit codes.
+ */
+#ifndef CAPSIM_CLI_H
+#define CAPSIM_CLI_H
+
+#include <stdio.h>
+#include "bpfvm.h"
+
+/* Exit codes, the same for every command (documented in `capsim --help`). */
+enum {
+	EXIT_OK = 0,		/* success; for check/diff/live: accepted, equal, agreed */
+	EXIT_NEGATIVE = 1,	/* the answer is "no": rejected, differs, disagrees */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_INPUT = 3,		/* an input file is missing, unreadable or malformed */
+	EXIT_ENV = 4,		/* the machine cannot do it (root, namespaces) */
+	EXIT_INTERNAL = 5,	/* out of memory, a write failed */
+};
+
+int cmd_filter(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Print "capsim: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read a whole file ("-" is standard input), NUL-terminated.  NULL and a
+ * message on failure; the caller frees. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* Where a filter program comes from: -F FILE, or an expression compiled the
+ * way tcpdump would for the situation. */
+struct cli_prog_src {
+	const char *file;		/* -F */
+	enum bpfvm_format format;	/* --format for -F (default auto) */
+	char *expr;			/* the rest of the command line, joined */
+	struct bpfvm_compile_opts copts;
+	int linux_ext_set;		/* --linux-ext / --no-linux-ext given */
+};
+
+void cli_prog_src_init(struct cli_prog_src *s);
+/* Join argv[optind..argc) into s->expr (or leave it NULL). */
+int cli_take_expr(struct cli_prog_src *s, int argc, char **argv, int optind);
+/* Load or compile.  Without --linux-ext/--no-linux-ext an expression is
+ * compiled with Linux extensions for linux semantics (a live capture) and
+ * without them for libpcap semantics (reading a file).  With @verbose,
+ * says on stderr which it did.  Returns an exit code (EXIT_OK on success). */
+int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
+		  struct bpfvm_prog *prog);
+void cli_prog_src_free(struct cli_prog_src *s);
+
+/* Parse a whole unsigned number (decimal or 0x-hex) with a bound. */
+int cli_parse_u32(const char *s, uint32_t max, uint32_t *out);
+
+#endif

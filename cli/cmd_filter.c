@@ -1,0 +1,485 @@
+/*
+ * cmd_filter.c - `capsim filter ...`: check, compile and run classic BPF
+ * programs with the kernel's or libpcap's semantics.
+ */
+#include "cli.h"
+#include "sim.h"
+#include "trace.h"
+
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_SEMANTICS = 256, OPT_VERDICTS, OPT_LINUX_EXT, OPT_NO_LINUX_EXT, OPT_FORMAT,
+	OPT_MAC, OPT_IFINDEX, OPT_SOCK, OPT_SEED, OPT_HELP,
+};
+
+/* Options every filter subcommand that takes a program shares. */
+#define PROG_OPTIONS                                                    \
+	{ "linux-ext", no_argument, NULL, OPT_LINUX_EXT },              \
+	{ "no-linux-ext", no_argument, NULL, OPT_NO_LINUX_EXT },        \
+	{ "format", required_argument, NULL, OPT_FORMAT },              \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+static const char prog_help[] =
+	"Program:\n"
+	"  -F FILE             read the program from FILE (tcpdump -d/-dd/-ddd or bpf_asm,\n"
+	"                      detected; '-' for stdin), instead of an EXPRESSION\n"
+	"  --format FMT        read -F as ddd, dd, d or asm instead of detecting it\n"
+	"  EXPRESSION          a pcap-filter expression, compiled by libpcap\n"
+	"  -O0                 compile without libpcap's optimizer\n"
+	"  -s SNAPLEN          the snapshot length the compiled program returns (262144)\n"
+	"  -y LINKTYPE         the link type to compile for, by DLT name (EN10MB)\n"
+	"  --linux-ext         compile as tcpdump does for a live Linux capture: VLAN tests\n"
+	"                      use the kernel's ancillary data (needs root: a live libpcap\n"
+	"                      handle is opened in a private network namespace)\n"
+	"  --no-linux-ext      compile as tcpdump does when reading a file\n";
+
+/* Handle an option shared by all program-taking subcommands; 1 if taken,
+ * 0 if not ours, -1 on a bad value. */
+static int prog_option(struct cli_prog_src *s, int c, const char *arg)
+{
+	uint32_t v;
+
+	switch (c) {
+	case 'F':
+		s->file = arg;
+		return 1;
+	case 'O':
+		if (strcmp(arg, "0") != 0) {
+			cli_error("-O takes only 0 (-O0: optimizer off)");
+			return -1;
+		}
+		s->copts.optimize = 0;
+		return 1;
+	case 's':
+		if (cli_parse_u32(arg, 262144, &v) != 0 || v == 0) {
+			cli_error("-s: '%s' is not a snaplen from 1 to 262144", arg);
+			return -1;
+		}
+		s->copts.snaplen = (int)v;
+		return 1;
+	case 'y':
+		if ((s->copts.linktype = pcap_datalink_name_to_val(arg)) < 0) {
+			cli_error("-y: no link type named '%s' (e.g. EN10MB, LINUX_SLL, RAW)", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_LINUX_EXT:
+	case OPT_NO_LINUX_EXT:
+		s->copts.linux_ext = c == OPT_LINUX_EXT;
+		s->linux_ext_set = 1;
+		return 1;
+	case OPT_FORMAT:
+		if (bpfvm_format_from_name(arg, &s->format) != 0) {
+			cli_error("--format: '%s' is not one of ddd, dd, d, asm, auto", arg);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static int parse_semantics(const char *arg, enum bpfvm_semantics *sem)
+{
+	if (bpfvm_semantics_from_name(arg, sem) != 0) {
+		cli_error("--semantics: '%s' is neither linux nor libpcap", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- filter check ---------------------------------------------------- */
+
+static int filter_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "semantics", required_argument, NULL, OPT_SEMANTICS },
+		{ "verbose", no_argument, NULL, 'v' },
+		PROG_OPTIONS,
+		{ 0 }
+	};
+	enum bpfvm_semantics sem = BPFVM_LINUX;
+	struct cli_prog_src src;
+	struct bpfvm_prog prog = { 0 };
+	char err[BPFVM_ERRBUF_SIZE];
+	int c, verbose = 0, rc;
+
+	cli_prog_src_init(&src);
+	while ((c = getopt_long(argc, argv, "F:O:s:y:v", opts, NULL)) != -1) {
+		int r = prog_option(&src, c, optarg);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case OPT_SEMANTICS:
+			if (parse_semantics(optarg, &sem) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_HELP:
+			printf("usage: capsim filter check [OPTIONS] (-F FILE | EXPRESSION)\n\n"
+			       "Would the kernel's SO_ATTACH_FILTER (linux, the default) or libpcap's\n"
+			       "bpf_validate() (--semantics libpcap) accept the program?  Prints 'ok'\n"
+			       "and exits 0, or prints the rule broken and the instruction, exit 1.\n\n"
+			       "  --semantics S       linux (default) or libpcap\n"
+			       "  -v                  say how the program was obtained\n\n%s",
+			       prog_help);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (cli_take_expr(&src, argc, argv, optind) != 0)
+		return EXIT_INTERNAL;
+	rc = cli_load_prog(&src, sem, verbose, &prog);
+	if (rc == EXIT_OK) {
+		if (bpfvm_verify(&prog, sem, err) == 0) {
+			printf("ok\n");
+		} else {
+			printf("rejected: %s\n", err);
+			rc = EXIT_NEGATIVE;
+		}
+	}
+	bpfvm_prog_free(&prog);
+	cli_prog_src_free(&src);
+	return rc;
+}
+
+/* ---- filter compile -------------------------------------------------- */
+
+static int filter_compile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		PROG_OPTIONS,
+		{ 0 }
+	};
+	struct cli_prog_src src;
+	struct bpfvm_prog prog = { 0 };
+	enum bpfvm_format out_fmt = BPFVM_FMT_D;
+	int c, verbose = 0, rc;
+
+	cli_prog_src_init(&src);
+	src.linux_ext_set = 1;	/* compile defaults to "as for a file" */
+	while ((c = getopt_long(argc, argv, "O:s:y:v", opts, NULL)) != -1) {
+		int r = c == OPT_FORMAT ? 0 : prog_option(&src, c, optarg);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case OPT_FORMAT:
+			if (bpfvm_format_from_name(optarg, &out_fmt) != 0 || out_fmt == BPFVM_FMT_AUTO) {
+				cli_error("--format: '%s' is not one of ddd, dd, d, asm", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_HELP:
+			printf("usage: capsim filter compile [OPTIONS] EXPRESSION\n\n"
+			       "Compile a pcap-filter expression with libpcap and print the program.\n"
+			       "By default as tcpdump would when reading a file; --linux-ext as for a\n"
+			       "live Linux capture.\n\n"
+			       "  --format FMT        d (tcpdump -d, default), dd, ddd, or asm (bpf_asm)\n"
+			       "  -O0, -s SNAPLEN, -y LINKTYPE, --linux-ext, --no-linux-ext  as below\n"
+			       "  -v                  say how it was compiled\n\n%s",
+			       prog_help);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (cli_take_expr(&src, argc, argv, optind) != 0)
+		return EXIT_INTERNAL;
+	if (!src.expr) {
+		cli_error("filter compile: no expression given");
+		return EXIT_USAGE;
+	}
+	rc = cli_load_prog(&src, BPFVM_LIBPCAP, verbose, &prog);
+	if (rc == EXIT_OK && (bpfvm_write(stdout, &prog, out_fmt) != 0 || fflush(stdout) != 0)) {
+		cli_error("cannot write the program to standard output");
+		rc = EXIT_INTERNAL;
+	}
+	bpfvm_prog_free(&prog);
+	cli_prog_src_free(&src);
+	return rc;
+}
+
+/* ---- filter run ------------------------------------------------------ */
+
+struct run_opts {
+	enum bpfvm_semantics sem;
+	int verdicts, verbose;
+	uint64_t count;		/* -c: stop after this many records (0: all) */
+	uint64_t seed;		/* SKF_AD_RANDOM */
+	struct sim_rx_dev dev;
+	enum sim_sock_type sock;
+};
+
+struct run_totals {
+	uint64_t records, accepted, rejected, dropped;
+};
+
+/* One record through the model: returns 1 and *snap, or 0 when the kernel
+ * discards the frame before any packet socket sees it. */
+static int run_record(const struct bpfvm *vm, const struct run_opts *o,
+		      const struct trace_record *rec, uint8_t *buf, uint32_t *snap,
+		      struct sim_rx_view *view)
+{
+	if (o->sem == BPFVM_LIBPCAP) {
+		struct bpfvm_packet pkt = {
+			.bytes = rec->bytes, .caplen = rec->caplen, .wirelen = rec->wirelen,
+		};
+
+		*snap = bpfvm_snaplen(vm, &pkt, bpfvm_run(vm, &pkt, NULL));
+		return 1;
+	}
+	/* linux: the record's captured bytes are the frame on the wire. */
+	sim_rx_view(&o->dev, rec->bytes, rec->caplen, o->sock, buf, view);
+	if (view->drop != SIM_DROP_NONE)
+		return 0;
+	view->meta.random_seed = o->seed + rec->index;
+	*snap = bpfvm_snaplen(vm, &view->pkt, bpfvm_run(vm, &view->pkt, &view->meta));
+	return 1;
+}
+
+static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const char *path,
+		     struct run_totals *t)
+{
+	char err[TRACE_ERRBUF_SIZE];
+	struct trace_reader *r;
+	struct trace_record rec;
+	struct sim_rx_view view;
+	uint8_t *buf = NULL;
+	int rc, status = EXIT_OK;
+
+	if (trace_open(&r, path, err) != 0) {
+		cli_error("%s", err);
+		return EXIT_INPUT;
+	}
+	if (o->sem == BPFVM_LINUX && trace_linktype(r) != DLT_EN10MB) {
+		cli_error("%s: link type %s: linux semantics models a receiving Ethernet device; "
+			  "use --semantics libpcap for other link types",
+			  path, pcap_datalink_val_to_name(trace_linktype(r)));
+		trace_close(r);
+		return EXIT_INPUT;
+	}
+	if (!(buf = malloc(trace_snaplen(r) > 65535 ? trace_snaplen(r) : 65535))) {
+		trace_close(r);
+		return EXIT_INTERNAL;
+	}
+	while ((!o->count || t->records < o->count) && (rc = trace_next(r, &rec, err)) == 1) {
+		uint32_t snap = 0;
+		int reached = run_record(vm, o, &rec, buf, &snap, &view);
+
+		t->records++;
+		if (!reached)
+			t->dropped++;
+		else if (snap)
+			t->accepted++;
+		else
+			t->rejected++;
+		if (o->verdicts) {
+			if (reached)
+				printf("%llu %u\n", (unsigned long long)rec.index, snap);
+			else
+				printf("%llu dropped\n", (unsigned long long)rec.index);
+			continue;
+		}
+		printf("%6llu  len %5u  ", (unsigned long long)rec.index, rec.wirelen);
+		if (!reached)
+			printf("dropped before the taps: %s in %s\n", sim_drop_reason_name(view.drop),
+			       view.drop_func);
+		else if (snap)
+			printf("accepted, %u bytes captured\n", snap);
+		else
+			printf("rejected\n");
+	}
+	if (rc < 0) {
+		cli_error("%s", err);
+		status = EXIT_INPUT;
+	}
+	free(buf);
+	trace_close(r);
+	return status;
+}
+
+static int filter_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "semantics", required_argument, NULL, OPT_SEMANTICS },
+		{ "verdicts", no_argument, NULL, OPT_VERDICTS },
+		{ "mac", required_argument, NULL, OPT_MAC },
+		{ "ifindex", required_argument, NULL, OPT_IFINDEX },
+		{ "sock", required_argument, NULL, OPT_SOCK },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "verbose", no_argument, NULL, 'v' },
+		PROG_OPTIONS,
+		{ 0 }
+	};
+	struct run_opts o = { .sem = BPFVM_LINUX, .seed = 1, .sock = SIM_SOCK_RAW };
+	struct run_totals t = { 0 };
+	struct cli_prog_src src;
+	struct bpfvm_prog prog = { 0 };
+	struct bpfvm *vm = NULL;
+	const char *trace = NULL;
+	char err[BPFVM_ERRBUF_SIZE];
+	uint32_t v;
+	int c, rc;
+
+	sim_rx_dev_init(&o.dev);
+	cli_prog_src_init(&src);
+	while ((c = getopt_long(argc, argv, "F:O:s:y:r:c:v", opts, NULL)) != -1) {
+		int r = prog_option(&src, c, optarg);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'r':
+			trace = optarg;
+			break;
+		case 'c':
+			if (cli_parse_u32(optarg, UINT32_MAX, &v) != 0 || v == 0) {
+				cli_error("-c: '%s' is not a positive count", optarg);
+				return EXIT_USAGE;
+			}
+			o.count = v;
+			break;
+		case OPT_SEMANTICS:
+			if (parse_semantics(optarg, &o.sem) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_VERDICTS:
+			o.verdicts = 1;
+			break;
+		case OPT_MAC:
+			if (sim_parse_mac(optarg, o.dev.mac) != 0) {
+				cli_error("--mac: '%s' is not a MAC address like 02:00:00:00:00:01", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_IFINDEX:
+			if (cli_parse_u32(optarg, INT32_MAX, &o.dev.ifindex) != 0) {
+				cli_error("--ifindex: '%s' is not an interface index", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_SOCK:
+			if (strcmp(optarg, "raw") == 0)
+				o.sock = SIM_SOCK_RAW;
+			else if (strcmp(optarg, "dgram") == 0)
+				o.sock = SIM_SOCK_DGRAM;
+			else {
+				cli_error("--sock: '%s' is neither raw nor dgram", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_SEED:
+			if (cli_parse_u32(optarg, UINT32_MAX, &v) != 0) {
+				cli_error("--seed: '%s' is not a number", optarg);
+				return EXIT_USAGE;
+			}
+			o.seed = v;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case OPT_HELP:
+			printf("usage: capsim filter run [OPTIONS] (-F FILE | EXPRESSION) -r TRACE\n\n"
+			       "Run a filter over every record of a trace, as the kernel would on a live\n"
+			       "capture (linux, the default) or as libpcap does reading a file.\n\n"
+			       "  -r TRACE            pcap or pcapng file, '-' for stdin\n"
+			       "  --semantics S       linux (default): the record is a frame arriving on an\n"
+			       "                      Ethernet device; the filter sees what a SOCK_RAW,\n"
+			       "                      ETH_P_ALL packet socket sees (VLAN tag moved to\n"
+			       "                      metadata, pkt_type from the destination MAC).\n"
+			       "                      libpcap: bpf_filter() on the record's bytes.\n"
+			       "  --verdicts          one line per record: 'INDEX CAPLEN' (0 = rejected),\n"
+			       "                      or 'INDEX dropped' when the kernel discards the frame\n"
+			       "                      before any packet socket sees it\n"
+			       "  -c COUNT            stop after COUNT records\n"
+			       "  --mac MAC           the receiving device's MAC (02:00:00:00:00:01)\n"
+			       "  --ifindex N         its interface index (2)\n"
+			       "  --sock raw|dgram    the tap's socket type (raw)\n"
+			       "  --seed N            seed for SKF_AD_RANDOM (1)\n"
+			       "  -v                  say how the program was obtained, and totals\n\n%s",
+			       prog_help);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (!trace) {
+		cli_error("filter run: no trace given (-r TRACE)");
+		return EXIT_USAGE;
+	}
+	if (cli_take_expr(&src, argc, argv, optind) != 0)
+		return EXIT_INTERNAL;
+	rc = cli_load_prog(&src, o.sem, o.verbose, &prog);
+	if (rc != EXIT_OK)
+		goto out;
+	if (bpfvm_create(&vm, &prog, o.sem, err) != 0) {
+		cli_error("the %s would not accept this program: %s",
+			  o.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
+		rc = EXIT_INPUT;
+		goto out;
+	}
+	if (o.verbose)
+		fprintf(stderr, "capsim: %s semantics%s\n", bpfvm_semantics_name(o.sem),
+			o.sem == BPFVM_LINUX ? (o.sock == SIM_SOCK_RAW ? ", SOCK_RAW tap"
+								     : ", SOCK_DGRAM tap")
+					     : "");
+	rc = run_trace(vm, &o, trace, &t);
+	if (fflush(stdout) != 0) {
+		cli_error("cannot write to standard output");
+		rc = EXIT_INTERNAL;
+	}
+	if (!o.verdicts || o.verbose)
+		fprintf(o.verdicts ? stderr : stdout,
+			"%llu records: %llu accepted, %llu rejected, %llu dropped before the taps\n",
+			(unsigned long long)t.records, (unsigned long long)t.accepted,
+			(unsigned long long)t.rejected, (unsigned long long)t.dropped);
+out:
+	bpfvm_destroy(vm);
+	bpfvm_prog_free(&prog);
+	cli_prog_src_free(&src);
+	return rc;
+}
+
+int cmd_filter(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+		const char *summary;
+	} sub[] = {
+		{ "check", filter_check, "would the kernel (or libpcap) accept this program?" },
+		{ "compile", filter_compile, "compile an expression with libpcap and print it" },
+		{ "run", filter_run, "run a filter over a trace" },
+	};
+
+	if (argc >= 2)
+		for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
+			if (strcmp(argv[1], sub[i].name) == 0)
+				return sub[i].fn(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "--help") != 0)
+		cli_error("filter: no subcommand '%s'", argv[1]);
+	fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
+		"usage: capsim filter SUBCOMMAND [OPTIONS]...\n\n");
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
+		fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
+			"  %-8s %s\n", sub[i].name, sub[i].summary);
+	return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;
+}

@@ -1,0 +1,142 @@
+/*
+ * common.c - what several commands share: reading files, loading or
+ * compiling a filter program, parsing numbers.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *cli_read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t cap = 4096, n = 0;
+	char *buf;
+
+	if (!f) {
+		cli_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+
+		n += r;
+		if (n < cap - 1) {
+			if (ferror(f)) {
+				cli_error("%s: read error: %s", path, strerror(errno));
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+		char *nb = realloc(buf, cap *= 2);
+
+		if (!nb)
+			free(buf);
+		buf = nb;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return NULL;
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+void cli_prog_src_init(struct cli_prog_src *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->format = BPFVM_FMT_AUTO;
+	bpfvm_compile_opts_init(&s->copts);
+}
+
+int cli_take_expr(struct cli_prog_src *s, int argc, char **argv, int optind)
+{
+	size_t len = 1;
+
+	if (optind >= argc)
+		return 0;
+	for (int i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if (!(s->expr = malloc(len)))
+		return -1;
+	s->expr[0] = '\0';
+	for (int i = optind; i < argc; i++) {
+		if (i > optind)
+			strcat(s->expr, " ");
+		strcat(s->expr, argv[i]);
+	}
+	return 0;
+}
+
+int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
+		  struct bpfvm_prog *prog)
+{
+	char err[BPFVM_ERRBUF_SIZE];
+
+	if (s->file && s->expr) {
+		cli_error("give a program file (-F) or an expression, not both");
+		return EXIT_USAGE;
+	}
+	if (s->file) {
+		char *text = cli_read_file(s->file, NULL);
+
+		if (!text)
+			return EXIT_INPUT;
+		int rc = bpfvm_parse(text, strcmp(s->file, "-") == 0 ? "<stdin>" : s->file,
+				     s->format, prog, err);
+
+		free(text);
+		if (rc != 0) {
+			cli_error("%s", err);
+			return EXIT_INPUT;
+		}
+		if (verbose)
+			fprintf(stderr, "capsim: read %u instructions from %s\n", prog->len, s->file);
+		return EXIT_OK;
+	}
+	if (!s->expr) {
+		cli_error("no filter: give -F FILE or an expression (an empty expression accepts "
+			  "everything: use '' to say so)");
+		return EXIT_USAGE;
+	}
+	if (!s->linux_ext_set)
+		s->copts.linux_ext = sem == BPFVM_LINUX;
+	if (bpfvm_compile(s->expr, &s->copts, prog, err) != 0) {
+		cli_error("%s", err);
+		return strstr(err, "namespace") || strstr(err, "live handle") ? EXIT_ENV : EXIT_INPUT;
+	}
+	if (verbose)
+		fprintf(stderr,
+			"capsim: compiled '%s' with libpcap %s Linux extensions (as tcpdump does %s), "
+			"optimizer %s, snaplen %d: %u instructions\n",
+			s->expr, s->copts.linux_ext ? "with" : "without",
+			s->copts.linux_ext ? "for a live capture" : "when reading a file",
+			s->copts.optimize ? "on" : "off", s->copts.snaplen, prog->len);
+	return EXIT_OK;
+}
+
+void cli_prog_src_free(struct cli_prog_src *s)
+{
+	free(s->expr);
+	s->expr = NULL;
+}
+
+int cli_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -1;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}

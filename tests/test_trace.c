@@ -1,0 +1,219 @@
+/*
+ * test_trace.c - traces: what is written reads back the same, in pcap and
+ * pcapng; failures leave no file behind; the generator is deterministic
+ * and its addresses stay in 127/8, ::1 and fe80::/10.
+ */
+#include "testutil.h"
+#include "trace.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define N 500
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-trace-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_generated(const char *path, uint64_t seed)
+{
+	struct trace_gen_opts g;
+	struct trace_writer *w;
+	char err[TRACE_ERRBUF_SIZE];
+	uint8_t f[TRACE_GEN_MAXFRAME];
+	uint64_t rng;
+
+	trace_gen_opts_init(&g);
+	g.seed = seed;
+	rng = seed;
+	assert_int_equal(trace_writer_open(&w, path, DLT_EN10MB, 262144, err), 0);
+	for (int i = 0; i < N; i++) {
+		uint32_t cap, len = trace_gen_frame(&rng, &g, f, &cap);
+
+		assert_true(cap <= len && len <= TRACE_GEN_MAXFRAME);
+		assert_int_equal(trace_write(w, 1000000000ull * i + 7, f, cap, len), 0);
+	}
+	assert_int_equal(trace_writer_commit(w, err), 0);
+}
+
+static void test_roundtrip(void **state)
+{
+	char path[128], err[TRACE_ERRBUF_SIZE];
+	struct trace_gen_opts g;
+	struct trace_reader *r;
+	struct trace_record rec;
+	uint8_t f[TRACE_GEN_MAXFRAME];
+	uint64_t rng = 9;
+	int n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/a.pcap", tmpdir);
+	write_generated(path, 9);
+	trace_gen_opts_init(&g);
+	g.seed = 9;
+	assert_int_equal(trace_open(&r, path, err), 0);
+	assert_int_equal(trace_linktype(r), DLT_EN10MB);
+	while (trace_next(r, &rec, err) == 1) {
+		uint32_t cap, len = trace_gen_frame(&rng, &g, f, &cap);
+
+		assert_int_equal(rec.index, n);
+		assert_int_equal(rec.caplen, cap);
+		assert_int_equal(rec.wirelen, len);
+		assert_memory_equal(rec.bytes, f, cap);
+		assert_int_equal(rec.ts_ns, 1000000000ull * n + 7);
+		n++;
+	}
+	trace_close(r);
+	assert_int_equal(n, N);
+}
+
+/* Every generated IPv4 address is loopback, every IPv6 one ::1 or
+ * link-local: a replay can never address a real network. */
+static void test_safe_addresses(void **state)
+{
+	struct trace_gen_opts g;
+	uint8_t f[TRACE_GEN_MAXFRAME];
+	uint64_t rng = 3;
+
+	(void)state;
+	trace_gen_opts_init(&g);
+	g.runt_pct = 0;
+	for (int i = 0; i < 20000; i++) {
+		uint32_t cap, len = trace_gen_frame(&rng, &g, f, &cap), off = 12;
+		uint16_t type;
+
+		(void)len;
+		do {
+			type = (uint16_t)(f[off] << 8 | f[off + 1]);
+			off += 4;
+		} while (type == 0x8100 || type == 0x88a8);
+		off -= 2;
+		if (type == 0x0800) {
+			assert_int_equal(f[off + 12], 127);
+			assert_int_equal(f[off + 16], 127);
+		} else if (type == 0x86dd) {
+			for (int a = 8; a <= 24; a += 16) {
+				const uint8_t *p = f + off + a;
+				int lo = p[15] == 1 && !memcmp(p, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15);
+
+				assert_true(lo || (p[0] == 0xfe && (p[1] & 0xc0) == 0x80));
+			}
+		} else if (type == 0x0806) {
+			assert_int_equal(f[off + 14], 127);
+			assert_int_equal(f[off + 24], 127);
+		}
+	}
+}
+
+static void test_pcapng(void **state)
+{
+	char path[128], ng[160], cmd[400], err[TRACE_ERRBUF_SIZE];
+	struct trace_reader *r;
+	struct trace_record rec;
+	int n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/b.pcap", tmpdir);
+	snprintf(ng, sizeof(ng), "%s/b.pcapng", tmpdir);
+	write_generated(path, 5);
+	snprintf(cmd, sizeof(cmd), "editcap -F pcapng %s %s", path, ng);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(trace_open(&r, ng, err), 0);
+	while (trace_next(r, &rec, err) == 1)
+		n++;
+	trace_close(r);
+	assert_int_equal(n, N);
+}
+
+static int exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static void test_failures(void **state)
+{
+	char path[128], err[TRACE_ERRBUF_SIZE];
+	struct trace_reader *r;
+	struct trace_writer *w;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(trace_open(&r, "/nonexistent/x.pcap", err), -1);
+	assert_non_null(strstr(err, "/nonexistent/x.pcap"));
+	assert_int_equal(trace_writer_open(&w, "/nonexistent/x.pcap", DLT_EN10MB, 65535, err), -1);
+	assert_non_null(strstr(err, "/nonexistent/x.pcap"));
+
+	/* An aborted writer leaves neither the target nor its temporary. */
+	snprintf(path, sizeof(path), "%s/c.pcap", tmpdir);
+	assert_int_equal(trace_writer_open(&w, path, DLT_EN10MB, 65535, err), 0);
+	trace_write(w, 0, (const uint8_t *)"0123456789abcdef", 16, 16);
+	trace_writer_abort(w);
+	assert_false(exists(path));
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -q tmp", tmpdir);
+	assert_int_not_equal(system(cmd), 0);
+
+	/* A damaged file: a pcap header cut in the middle of a record. */
+	snprintf(path, sizeof(path), "%s/a.pcap", tmpdir);
+	write_generated(path, 1);
+	assert_int_equal(truncate(path, 24 + 16 + 5), 0);
+	assert_int_equal(trace_open(&r, path, err), 0);
+	struct trace_record rec;
+	assert_int_equal(trace_next(r, &rec, err), -1);
+	assert_non_null(strstr(err, "record 0"));
+	trace_close(r);
+
+	/* Not a trace at all. */
+	snprintf(path, sizeof(path), "%s/d.pcap", tmpdir);
+	f = fopen(path, "w");
+	fputs("hello, world\n", f);
+	fclose(f);
+	assert_int_equal(trace_open(&r, path, err), -1);
+	assert_non_null(strstr(err, path));
+}
+
+static void test_load(void **state)
+{
+	char path[128], err[TRACE_ERRBUF_SIZE];
+	struct trace_set set;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/e.pcap", tmpdir);
+	write_generated(path, 11);
+	assert_int_equal(trace_load(path, &set, err), 0);
+	assert_int_equal(set.count, N);
+	assert_int_equal(set.linktype, DLT_EN10MB);
+	for (uint32_t i = 1; i < set.count; i++)
+		assert_ptr_equal(set.recs[i].bytes, set.recs[i - 1].bytes + set.recs[i - 1].caplen);
+	trace_set_free(&set);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_safe_addresses),
+		cmocka_unit_test(test_pcapng),    cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests_name("trace", tests, setup, teardown);
+}

@@ -253,6 +253,29 @@ static int run_record(const struct bpfvm *vm, const struct run_opts *o,
 	return 1;
 }
 
+/* One record in the default listing: index, time since the first record,
+ * wire length, verdict, and what the frame is.  @snap is UINT32_MAX for a
+ * frame the kernel discarded before the taps. */
+static void print_listing_line(const struct trace_record *rec, uint32_t snap,
+			       const struct sim_rx_view *view, int linktype, uint64_t *first_ts)
+{
+	char what[160], verdict[48];
+	uint64_t dt;
+
+	if (rec->index == 0 || *first_ts == UINT64_MAX)
+		*first_ts = rec->ts_ns;
+	dt = rec->ts_ns >= *first_ts ? rec->ts_ns - *first_ts : 0;
+	if (snap == UINT32_MAX)
+		snprintf(verdict, sizeof(verdict), "dropped:%s", sim_drop_reason_name(view->drop));
+	else if (snap)
+		snprintf(verdict, sizeof(verdict), "captured %u", snap);
+	else
+		snprintf(verdict, sizeof(verdict), "rejected");
+	printf("%6llu %4llu.%06llu %5u  %-22s %s\n", (unsigned long long)rec->index,
+	       (unsigned long long)(dt / 1000000000ull), (unsigned long long)(dt % 1000000000ull / 1000),
+	       rec->wirelen, verdict, trace_describe(rec->bytes, rec->caplen, linktype, what, sizeof(what)));
+}
+
 static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const char *path,
 		     struct run_totals *t)
 {
@@ -261,7 +284,8 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 	struct trace_record rec;
 	struct sim_rx_view view;
 	uint8_t *buf = NULL;
-	int rc, status = EXIT_OK;
+	uint64_t first_ts = UINT64_MAX;
+	int rc = 0, status = EXIT_OK;
 
 	if (trace_open(&r, path, err) != 0) {
 		cli_error("%s", err);
@@ -296,14 +320,8 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 				printf("%llu dropped\n", (unsigned long long)rec.index);
 			continue;
 		}
-		printf("%6llu  len %5u  ", (unsigned long long)rec.index, rec.wirelen);
-		if (!reached)
-			printf("dropped before the taps: %s in %s\n", sim_drop_reason_name(view.drop),
-			       view.drop_func);
-		else if (snap)
-			printf("accepted, %u bytes captured\n", snap);
-		else
-			printf("rejected\n");
+		print_listing_line(&rec, reached ? snap : UINT32_MAX, &view, trace_linktype(r),
+				   &first_ts);
 	}
 	if (rc < 0) {
 		cli_error("%s", err);

@@ -6,6 +6,7 @@
 #ifndef CAPSIM_TRACE_H
 #define CAPSIM_TRACE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TRACE_ERRBUF_SIZE 512
@@ -79,3 +80,10 @@ void trace_gen_opts_init(struct trace_gen_opts *o);
  * length and sets *@caplen to the bytes a capture kept. */
 uint32_t trace_gen_frame(uint64_t *rng, const struct trace_gen_opts *o, uint8_t *buf,
 			 uint32_t *caplen);
+
+/* ------------------------------------------------------------------ */
+/* A short, tcpdump-like description of a frame (traces/decode.c), for
+ * one-line listings: "IP 127.0.0.1.80 > 127.0.0.2.443: TCP [S]".  Reads
+ * at most @caplen bytes; says "[|ip]" where the bytes run out. */
+char *trace_describe(const uint8_t *bytes, uint32_t caplen, int linktype, char *buf,
+		     size_t size);

@@ -284,6 +284,7 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 	struct trace_record rec;
 	struct sim_rx_view view;
 	uint8_t *buf = NULL;
+	size_t bufsize = 0;
 	uint64_t first_ts = UINT64_MAX;
 	int rc = 0, status = EXIT_OK;
 
@@ -298,13 +299,22 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 		trace_close(r);
 		return EXIT_INPUT;
 	}
-	if (!(buf = malloc(trace_snaplen(r) > 65535 ? trace_snaplen(r) : 65535))) {
-		trace_close(r);
-		return EXIT_INTERNAL;
-	}
 	while ((!o->count || t->records < o->count) && (rc = trace_next(r, &rec, err)) == 1) {
 		uint32_t snap = 0;
-		int reached = run_record(vm, o, &rec, buf, &snap, &view);
+		int reached;
+
+		/* The receive view rewrites the frame (VLAN untag) into @buf. */
+		if (rec.caplen > bufsize) {
+			uint8_t *nb = realloc(buf, rec.caplen);
+
+			if (!nb) {
+				status = EXIT_INTERNAL;
+				break;
+			}
+			buf = nb;
+			bufsize = rec.caplen;
+		}
+		reached = run_record(vm, o, &rec, buf, &snap, &view);
 
 		t->records++;
 		if (!reached)

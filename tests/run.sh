@@ -6,6 +6,8 @@
 # traces/samples by relative path.
 set -u
 build=$1; shift
+# The end-to-end suites run the capsim program of the same build.
+export CAPSIM="$build/capsim"
 pass=0; fail=0; failed=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 	t=$1; shift

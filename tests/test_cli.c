@@ -1,0 +1,228 @@
+/*
+ * test_cli.c - the capsim program end to end, as a user types it: help on
+ * every command, exit codes, messages that name the place, and verdicts
+ * checked against libpcap's own bpf_filter() on the shipped traces.
+ */
+#include "testutil.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *capsim;
+static char tmpdir[64];
+
+/* Run "capsim ARGS"; capture stdout and stderr (each up to 1 MiB, owned by
+ * the caller); return the exit code. */
+static int run(const char *args, char **out, char **err)
+{
+	char cmd[2048], path[128];
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s %s >%s/out 2>%s/err </dev/null", capsim, args, tmpdir, tmpdir);
+	status = system(cmd);
+	for (int i = 0; i < 2; i++) {
+		char **dst = i ? err : out;
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, i ? "err" : "out");
+		f = fopen(path, "r");
+		*dst = calloc(1, 1 << 20);
+		n = f ? fread(*dst, 1, (1 << 20) - 1, f) : 0;
+		(*dst)[n] = '\0';
+		if (f)
+			fclose(f);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	capsim = getenv("CAPSIM");
+	if (!capsim)
+		capsim = "./capsim";
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-cli-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd);
+}
+
+static void expect(const char *args, int code, const char *in_out, const char *in_err)
+{
+	char *out, *err;
+	int rc = run(args, &out, &err);
+
+	if (rc != code || (in_out && !strstr(out, in_out)) || (in_err && !strstr(err, in_err)))
+		fail_msg("capsim %s\nexit %d (expected %d)\nstdout: %.400s\nstderr: %.400s\n"
+			 "(expected stdout to contain '%s', stderr '%s')",
+			 args, rc, code, out, err, in_out ? in_out : "", in_err ? in_err : "");
+	free(out);
+	free(err);
+}
+
+static void test_help(void **state)
+{
+	(void)state;
+	expect("--help", 0, "usage: capsim", NULL);
+	expect("filter --help", 0, "usage: capsim filter", NULL);
+	expect("filter check --help", 0, "usage: capsim filter check", NULL);
+	expect("filter compile --help", 0, "usage: capsim filter compile", NULL);
+	expect("filter run --help", 0, "usage: capsim filter run", NULL);
+	expect("trace gen --help", 0, "usage: capsim trace gen", NULL);
+	expect("bench --help", 0, "usage: capsim bench", NULL);
+}
+
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	expect("", 2, NULL, "usage");
+	expect("frobnicate", 2, NULL, "no command 'frobnicate'");
+	expect("filter run tcp", 2, NULL, "-r TRACE");
+	expect("filter run --semantics bsd -r x tcp", 2, NULL, "'bsd'");
+	expect("filter run --mac 02:00 -r x tcp", 2, NULL, "--mac");
+	expect("filter compile -s 0 tcp", 2, NULL, "-s");
+	expect("filter compile -y NOSUCH tcp", 2, NULL, "NOSUCH");
+}
+
+static void test_input_errors(void **state)
+{
+	(void)state;
+	expect("filter run -r /nonexistent.pcap tcp", 3, NULL, "/nonexistent.pcap");
+	expect("filter compile 'tcp port'", 3, NULL, "syntax error");
+	expect("filter check -F /nonexistent.bpf", 3, NULL, "/nonexistent.bpf");
+	expect("filter run --semantics libpcap -r README.md tcp", 3, NULL, "README.md");
+}
+
+static void test_check(void **state)
+{
+	char path[128], args[256];
+	FILE *f;
+
+	(void)state;
+	expect("filter check --no-linux-ext 'tcp port 80'", 0, "ok", NULL);
+	/* A division by constant zero: rejected, the instruction named. */
+	snprintf(path, sizeof(path), "%s/div0.ddd", tmpdir);
+	f = fopen(path, "w");
+	fputs("3\n0 0 0 7\n52 0 0 0\n6 0 0 65535\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "filter check -F %s", path);
+	expect(args, 1, "instruction 1", NULL);
+	snprintf(args, sizeof(args), "filter check --semantics libpcap -F %s", path);
+	expect(args, 1, "rejected", NULL);
+}
+
+/* libpcap semantics: every verdict equals bpf_filter() on the record,
+ * computed here with libpcap's own compiler and interpreter. */
+static void check_libpcap_verdicts(const char *trace, const char *expr)
+{
+	char args[512], perr[PCAP_ERRBUF_SIZE], *out, *err, *line, *save = NULL;
+	struct bpf_program fp;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p;
+	unsigned long n = 0;
+
+	snprintf(args, sizeof(args), "filter run --semantics libpcap --verdicts -r %s '%s'", trace, expr);
+	assert_int_equal(run(args, &out, &err), 0);
+	p = pcap_open_offline(trace, perr);
+	assert_non_null(p);
+	assert_int_equal(pcap_compile(p, &fp, expr, 1, PCAP_NETMASK_UNKNOWN), 0);
+	line = strtok_r(out, "\n", &save);
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		unsigned long idx, got;
+		u_int ret = bpf_filter(fp.bf_insns, data, h->len, h->caplen);
+
+		assert_non_null(line);
+		assert_int_equal(sscanf(line, "%lu %lu", &idx, &got), 2);
+		assert_int_equal(idx, n);
+		assert_int_equal(got, ret < h->caplen ? ret : h->caplen);
+		line = strtok_r(NULL, "\n", &save);
+		n++;
+	}
+	assert_null(line);	/* exactly one line per record */
+	assert_true(n > 100);
+	pcap_freecode(&fp);
+	pcap_close(p);
+	free(out);
+	free(err);
+}
+
+static void test_run_libpcap(void **state)
+{
+	static const char *const exprs[] = {
+		"udp or (vlan and tcp port 80)", "ip6 and not tcp", "vlan 5 or arp",
+		"tcp[13] & 2 != 0", "len > 100", "",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+		check_libpcap_verdicts("traces/samples/mixed.pcap", exprs[i]);
+		check_libpcap_verdicts("traces/samples/vlan.pcap", exprs[i]);
+		check_libpcap_verdicts("traces/samples/mixed.pcapng", exprs[i]);
+	}
+}
+
+/* linux semantics: one line per record; exactly the frames shorter than an
+ * Ethernet header are dropped before the taps. */
+static void test_run_linux_dropped(void **state)
+{
+	char perr[PCAP_ERRBUF_SIZE], *out, *err, *line, *save = NULL;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p;
+
+	(void)state;
+	assert_int_equal(run("filter run --no-linux-ext --verdicts -r traces/samples/mixed.pcap ''",
+			     &out, &err), 0);
+	p = pcap_open_offline("traces/samples/mixed.pcap", perr);
+	line = strtok_r(out, "\n", &save);
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		assert_non_null(line);
+		if (h->caplen < 14)
+			assert_non_null(strstr(line, "dropped"));
+		else
+			assert_null(strstr(line, "dropped"));
+		line = strtok_r(NULL, "\n", &save);
+	}
+	assert_null(line);
+	pcap_close(p);
+	free(out);
+	free(err);
+}
+
+static void test_trace_gen(void **state)
+{
+	char args[256], cmd[300];
+
+	(void)state;
+	snprintf(args, sizeof(args), "trace gen -n 300 --seed 4 -w %s/a.pcap", tmpdir);
+	expect(args, 0, NULL, NULL);
+	snprintf(args, sizeof(args), "trace gen -n 300 --seed 4 -w %s/b.pcap", tmpdir);
+	expect(args, 0, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "cmp -s %s/a.pcap %s/b.pcap", tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	expect("trace gen -n 3 -w /nonexistent/x.pcap", 3, NULL, "/nonexistent/x.pcap");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help),        cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_input_errors), cmocka_unit_test(test_check),
+		cmocka_unit_test(test_run_libpcap), cmocka_unit_test(test_run_linux_dropped),
+		cmocka_unit_test(test_trace_gen),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, setup, teardown);
+}

@@ -103,8 +103,7 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 	uint32_t net_off = ETH_HLEN;
 
 	memset(out, 0, sizeof(*out));
-	memcpy(buf, frame, len);
-	out->pkt.bytes = buf;
+	out->pkt.bytes = frame;
 	out->pkt.caplen = out->pkt.wirelen = len;
 	m->ifindex = dev->ifindex;
 	m->hatype = dev->type;
@@ -129,7 +128,7 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 		return 0;
 	}
 
-	eth_type_trans(dev, buf, len, m);
+	eth_type_trans(dev, frame, len, m);
 
 	/*
 	 * __netif_receive_skb_core(): a tagged frame is untagged before the
@@ -149,12 +148,12 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 		}
 		m->vlan_present = 1;
 		m->vlan_tpid = m->protocol;
-		m->vlan_tci = get16(buf + ETH_HLEN);
-		encap = get16(buf + ETH_HLEN + 2);
+		m->vlan_tci = get16(frame + ETH_HLEN);
+		encap = get16(frame + ETH_HLEN + 2);
 		m->protocol = encap >= ETH_P_802_3_MIN ? encap
-						       : llc_or_raw(buf + ETH_HLEN + 4, len - ETH_HLEN - 4);
-		memmove(buf + 4, buf, 2 * ETH_ALEN);
-		buf += 4;
+						       : llc_or_raw(frame + ETH_HLEN + 4, len - ETH_HLEN - 4);
+		memcpy(buf, frame, 2 * ETH_ALEN);
+		memcpy(buf + 2 * ETH_ALEN, frame + ETH_HLEN + 2, len - ETH_HLEN - 2);
 		len -= 4;
 		out->pkt.bytes = buf;
 		out->pkt.caplen = out->pkt.wirelen = len;

@@ -38,8 +38,9 @@ int sim_parse_mac(const char *s, uint8_t mac[6]);
 enum sim_sock_type { SIM_SOCK_RAW, SIM_SOCK_DGRAM };
 
 /*
- * One frame as the taps see it.  @pkt.bytes points into the caller's
- * buffer (the frame is rewritten when a VLAN tag is moved out of it).
+ * One frame as the taps see it.  @pkt.bytes points at the caller's frame,
+ * or into the caller's buffer when the frame had to be rewritten (a VLAN
+ * tag moved out of it).
  * When @drop is not SIM_DROP_NONE the frame never reached the taps:
  * @drop_func names the kernel function that discarded it.
  */
@@ -52,9 +53,9 @@ struct sim_rx_view {
 
 /*
  * Build the view of @frame (@len bytes, starting at the Ethernet header) on
- * @dev for a socket of @type.  @buf must hold @len bytes and receives the
- * frame as the kernel holds it at the taps.  Returns 0 (also for a dropped
- * frame: see @out->drop).
+ * @dev for a socket of @type.  @buf must hold @len bytes; it receives the
+ * frame when the kernel rewrites it (untagging), so @frame is never
+ * changed.  Returns 0 (also for a dropped frame: see @out->drop).
  */
 int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len,
 		enum sim_sock_type type, uint8_t *buf, struct sim_rx_view *out);

@@ -88,7 +88,10 @@ static void test_vlan_untag(void **state)
 	/* 802.1Q, TCI 0x2005 (PCP 1, VID 5), carrying IPv4. */
 	pay[0] = 0x20, pay[1] = 0x05, pay[2] = 0x08, pay[3] = 0x00, pay[4] = 0x45;
 	len = frame(f, host, 0x8100, pay, 50);
+	uint8_t before[80];
+	memcpy(before, f, len);
 	view(f, len, SIM_SOCK_RAW, &v, buf);
+	assert_memory_equal(f, before, len);	/* the caller's frame is never changed */
 	assert_int_equal(v.meta.vlan_present, 1);
 	assert_int_equal(v.meta.vlan_tci, 0x2005);
 	assert_int_equal(v.meta.vlan_tpid, ETH_P_8021Q);

@@ -63,7 +63,8 @@ struct bpfvm_opinfo {
 	uint8_t operand;	/* enum bpfvm_operand */
 	uint8_t size;		/* bytes a packet load reads (1, 2, 4), else 0 */
 	uint8_t linux_ok;	/* the kernel's chk_code_allowed() accepts it */
-	uint8_t libpcap_ok;	/* libpcap's bpf_validate() accepts it */
+	uint8_t libpcap_ok;	/* libpcap's bpf_filter() executes it (bpf_validate()
+				 * accepts far more: see verify.c) */
 };
 
 /* Entry for any 16-bit code; never NULL (an all-zero entry for unknown codes). */
@@ -116,9 +117,11 @@ enum bpfvm_semantics {
 const char *bpfvm_semantics_name(enum bpfvm_semantics sem);
 int bpfvm_semantics_from_name(const char *name, enum bpfvm_semantics *sem);
 
-/* Would SO_ATTACH_FILTER (BPFVM_LINUX: bpf_check_classic()) or libpcap's
- * bpf_validate() (BPFVM_LIBPCAP) accept @prog?  Returns 0 if so; otherwise
- * -1 and a sentence naming the rule and the instruction index. */
+/* Would SO_ATTACH_FILTER on a socket without a filter (BPFVM_LINUX:
+ * bpf_check_classic(), then the eBPF translation and the socket's
+ * option-memory charge) or libpcap's bpf_validate() (BPFVM_LIBPCAP) accept
+ * @prog?  Returns 0 if so; otherwise -1 and a sentence naming the rule and
+ * the instruction index. */
 int bpfvm_verify(const struct bpfvm_prog *prog, enum bpfvm_semantics sem, char *errbuf);
 
 /* ------------------------------------------------------------------ */

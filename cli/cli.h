@@ -21,6 +21,9 @@ enum {
 int cmd_filter(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_fuzz(int argc, char **argv);
+int cmd_fuzz_programs(int argc, char **argv);
+int cmd_fuzz_compiler(int argc, char **argv);
 
 /* Print "capsim: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

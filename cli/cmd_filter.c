@@ -10,10 +10,12 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum {
 	OPT_SEMANTICS = 256, OPT_VERDICTS, OPT_LINUX_EXT, OPT_NO_LINUX_EXT, OPT_FORMAT,
-	OPT_MAC, OPT_IFINDEX, OPT_SOCK, OPT_SEED, OPT_HELP,
+	OPT_MAC, OPT_IFINDEX, OPT_SOCK, OPT_SEED, OPT_COUNT, OPT_HELP,
 };
 
 /* Options every filter subcommand that takes a program shares. */
@@ -219,7 +221,9 @@ static int filter_compile(int argc, char **argv)
 
 struct run_opts {
 	enum bpfvm_semantics sem;
-	int verdicts, verbose;
+	int verdicts, verbose, only_count;
+	const char *write;	/* -w: save what tcpdump would have saved */
+	uint32_t snapshot;	/* the capture handle's snapshot length */
 	uint64_t count;		/* -c: stop after this many records (0: all) */
 	uint64_t seed;		/* SKF_AD_RANDOM */
 	struct sim_rx_dev dev;
@@ -276,17 +280,59 @@ static void print_listing_line(const struct trace_record *rec, uint32_t snap,
 	       rec->wirelen, verdict, trace_describe(rec->bytes, rec->caplen, linktype, what, sizeof(what)));
 }
 
+/* Save an accepted record as tcpdump would have: on a live capture
+ * (linux) the kernel cut it to the verdict and libpcap put the VLAN tag
+ * back; reading a file (libpcap), pcap_offline_read() hands the record on
+ * whole - libpcap never cuts a record to the filter's return value. */
+static void save_record(struct trace_writer *w, const struct run_opts *o,
+			const struct trace_record *rec, const struct sim_rx_view *view,
+			uint32_t snap, uint8_t *scratch)
+{
+	uint32_t caplen, len;
+
+	if (o->sem == BPFVM_LIBPCAP) {
+		trace_write(w, rec->ts_ns, rec->bytes, rec->caplen, rec->wirelen);
+		return;
+	}
+	sim_libpcap_deliver(view, snap, o->snapshot, scratch, &caplen, &len);
+	trace_write(w, rec->ts_ns, scratch, caplen, len);
+}
+
+/* "\rcapsim: N records, P%" on a terminal, at most four times a second. */
+static void show_progress(const struct trace_reader *r, uint64_t records, double *last, int done)
+{
+	struct timespec ts;
+	uint64_t pos, total;
+	double now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (!done && now - *last < 0.25)
+		return;
+	*last = now;
+	trace_progress(r, &pos, &total);
+	if (done)
+		fprintf(stderr, "\r\033[K");
+	else if (total)
+		fprintf(stderr, "\rcapsim: %llu records, %u%%", (unsigned long long)records,
+			(unsigned)(pos * 100 / total));
+	else
+		fprintf(stderr, "\rcapsim: %llu records", (unsigned long long)records);
+}
+
 static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const char *path,
 		     struct run_totals *t)
 {
 	char err[TRACE_ERRBUF_SIZE];
 	struct trace_reader *r;
+	struct trace_writer *w = NULL;
 	struct trace_record rec;
 	struct sim_rx_view view;
-	uint8_t *buf = NULL;
+	uint8_t *buf = NULL, *scratch = NULL;
 	size_t bufsize = 0;
-	uint64_t first_ts = UINT64_MAX;
-	int rc = 0, status = EXIT_OK;
+	uint64_t first_ts = UINT64_MAX, pos, total;
+	double last_progress = 0;
+	int rc = 0, status = EXIT_OK, progress;
 
 	if (trace_open(&r, path, err) != 0) {
 		cli_error("%s", err);
@@ -299,20 +345,33 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 		trace_close(r);
 		return EXIT_INPUT;
 	}
+	if (o->write && trace_writer_open(&w, o->write, trace_linktype(r), o->snapshot, err) != 0) {
+		cli_error("%s", err);
+		trace_close(r);
+		return EXIT_INPUT;
+	}
+	/* A progress line only where someone watches, and only for big traces. */
+	trace_progress(r, &pos, &total);
+	progress = isatty(STDERR_FILENO) && (!total || total > (16u << 20));
 	while ((!o->count || t->records < o->count) && (rc = trace_next(r, &rec, err)) == 1) {
 		uint32_t snap = 0;
 		int reached;
 
-		/* The receive view rewrites the frame (VLAN untag) into @buf. */
-		if (rec.caplen > bufsize) {
-			uint8_t *nb = realloc(buf, rec.caplen);
+		/* The receive view may rewrite the frame (VLAN untag) into @buf,
+		 * and libpcap's delivery puts a tag back into @scratch. */
+		if (rec.caplen + 4 > bufsize) {
+			uint8_t *nb = realloc(buf, rec.caplen + 4), *ns = realloc(scratch, rec.caplen + 4);
 
-			if (!nb) {
+			if (nb)
+				buf = nb;
+			if (ns)
+				scratch = ns;
+			if (!nb || !ns) {
+				cli_error("out of memory at record %llu", (unsigned long long)rec.index);
 				status = EXIT_INTERNAL;
 				break;
 			}
-			buf = nb;
-			bufsize = rec.caplen;
+			bufsize = rec.caplen + 4;
 		}
 		reached = run_record(vm, o, &rec, buf, &snap, &view);
 
@@ -323,6 +382,12 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 			t->accepted++;
 		else
 			t->rejected++;
+		if (w && reached && snap)
+			save_record(w, o, &rec, &view, snap, scratch);
+		if (progress)
+			show_progress(r, t->records, &last_progress, 0);
+		if (o->only_count)
+			continue;
 		if (o->verdicts) {
 			if (reached)
 				printf("%llu %u\n", (unsigned long long)rec.index, snap);
@@ -333,11 +398,22 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 		print_listing_line(&rec, reached ? snap : UINT32_MAX, &view, trace_linktype(r),
 				   &first_ts);
 	}
+	if (progress)
+		show_progress(r, t->records, &last_progress, 1);
 	if (rc < 0) {
 		cli_error("%s", err);
 		status = EXIT_INPUT;
 	}
+	if (w) {
+		if (status != EXIT_OK) {
+			trace_writer_abort(w);
+		} else if (trace_writer_commit(w, err) != 0) {
+			cli_error("%s", err);
+			status = EXIT_INTERNAL;
+		}
+	}
 	free(buf);
+	free(scratch);
 	trace_close(r);
 	return status;
 }
@@ -351,6 +427,7 @@ static int filter_run(int argc, char **argv)
 		{ "ifindex", required_argument, NULL, OPT_IFINDEX },
 		{ "sock", required_argument, NULL, OPT_SOCK },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "count", no_argument, NULL, OPT_COUNT },
 		{ "verbose", no_argument, NULL, 'v' },
 		PROG_OPTIONS,
 		{ 0 }
@@ -367,7 +444,7 @@ static int filter_run(int argc, char **argv)
 
 	sim_rx_dev_init(&o.dev);
 	cli_prog_src_init(&src);
-	while ((c = getopt_long(argc, argv, "F:O:s:y:r:c:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "F:O:s:y:r:c:w:v", opts, NULL)) != -1) {
 		int r = prog_option(&src, c, optarg);
 
 		if (r < 0)
@@ -377,6 +454,12 @@ static int filter_run(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			trace = optarg;
+			break;
+		case 'w':
+			o.write = optarg;
+			break;
+		case OPT_COUNT:
+			o.only_count = 1;
 			break;
 		case 'c':
 			if (cli_parse_u32(optarg, UINT32_MAX, &v) != 0 || v == 0) {
@@ -438,6 +521,10 @@ static int filter_run(int argc, char **argv)
 			       "                      or 'INDEX dropped' when the kernel discards the frame\n"
 			       "                      before any packet socket sees it\n"
 			       "  -c COUNT            stop after COUNT records\n"
+			       "  -w FILE             save the accepted records as tcpdump would have: cut\n"
+			       "                      to the verdict with the VLAN tag put back (linux), or\n"
+			       "                      whole (libpcap: offline filtering never cuts a record)\n"
+			       "  --count             print only the closing summary\n"
 			       "  --mac MAC           the receiving device's MAC (02:00:00:00:00:01)\n"
 			       "  --ifindex N         its interface index (2)\n"
 			       "  --sock raw|dgram    the tap's socket type (raw)\n"
@@ -469,6 +556,12 @@ static int filter_run(int argc, char **argv)
 			o.sem == BPFVM_LINUX ? (o.sock == SIM_SOCK_RAW ? ", SOCK_RAW tap"
 								     : ", SOCK_DGRAM tap")
 					     : "");
+	o.snapshot = (uint32_t)src.copts.snaplen;
+	if (o.write && o.verdicts + o.only_count == 0 && strcmp(o.write, "-") == 0) {
+		cli_error("-w -: the listing already goes to standard output; add --count");
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	rc = run_trace(vm, &o, trace, &t);
 	if (fflush(stdout) != 0) {
 		cli_error("cannot write to standard output");

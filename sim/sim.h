@@ -61,3 +61,14 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 		enum sim_sock_type type, uint8_t *buf, struct sim_rx_view *out);
 
 #endif
+
+/*
+ * What libpcap hands tcpdump for a frame the kernel captured on a live
+ * Ethernet handle (pcap-linux.c, pcap_handle_packet_mmap): the first
+ * @snap bytes of the view, with the VLAN tag the kernel moved into
+ * metadata put back after the MAC addresses (when at least those were
+ * captured), then cut to the handle's @snapshot.  Writes the bytes into
+ * @out (@snap + 4 bytes) and the pcap lengths into *@caplen and *@len.
+ */
+void sim_libpcap_deliver(const struct sim_rx_view *v, uint32_t snap, uint32_t snapshot,
+			 uint8_t *out, uint32_t *caplen, uint32_t *len);

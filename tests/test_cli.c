@@ -201,6 +201,110 @@ static void test_run_linux_dropped(void **state)
 	free(err);
 }
 
+/* Read every record of a pcap file into parallel arrays (caller frees). */
+struct recs {
+	int n;
+	struct pcap_pkthdr h[1024];
+	u_char *d[1024];
+};
+
+static void read_recs(const char *path, struct recs *r)
+{
+	char perr[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p = pcap_open_offline(path, perr);
+
+	if (!p)
+		fail_msg("%s", perr);
+	r->n = 0;
+	while (r->n < 1024 && pcap_next_ex(p, &h, &data) == 1) {
+		r->h[r->n] = *h;
+		r->d[r->n] = malloc(h->caplen ? h->caplen : 1);
+		memcpy(r->d[r->n], data, h->caplen);
+		r->n++;
+	}
+	pcap_close(p);
+}
+
+static void free_recs(struct recs *r)
+{
+	for (int i = 0; i < r->n; i++)
+		free(r->d[i]);
+}
+
+/* -w in libpcap semantics saves exactly what `tcpdump -r -w` saves. */
+static void test_write_libpcap(void **state)
+{
+	static struct recs ours, theirs;
+	char args[512], cmd[512];
+
+	(void)state;
+	snprintf(args, sizeof(args),
+		 "filter run --semantics libpcap --count -w %s/ours.pcap -r traces/samples/vlan.pcap "
+		 "'udp or vlan 100 or (ip6 and tcp)'", tmpdir);
+	expect(args, 0, "records", NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "tcpdump -q -r traces/samples/vlan.pcap -w %s/theirs.pcap "
+		 "'udp or vlan 100 or (ip6 and tcp)' 2>/dev/null", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/ours.pcap", tmpdir);
+	read_recs(cmd, &ours);
+	snprintf(cmd, sizeof(cmd), "%s/theirs.pcap", tmpdir);
+	read_recs(cmd, &theirs);
+	assert_true(theirs.n > 10);
+	assert_int_equal(ours.n, theirs.n);
+	for (int i = 0; i < ours.n; i++) {
+		assert_int_equal(ours.h[i].caplen, theirs.h[i].caplen);
+		assert_int_equal(ours.h[i].len, theirs.h[i].len);
+		assert_int_equal(ours.h[i].ts.tv_sec, theirs.h[i].ts.tv_sec);
+		assert_int_equal(ours.h[i].ts.tv_usec, theirs.h[i].ts.tv_usec);
+		assert_memory_equal(ours.d[i], theirs.d[i], ours.h[i].caplen);
+	}
+	free_recs(&ours);
+	free_recs(&theirs);
+}
+
+/* -w in linux semantics: each saved record is the verdict's bytes with the
+ * VLAN tag put back, so it is a prefix of the frame on the wire, with the
+ * frame's length; tagged frames grow by the 4 tag bytes. */
+static void test_write_linux(void **state)
+{
+	static struct recs in, out;
+	char args[512], path[160], *vout, *verr, *line, *save = NULL;
+	int j = 0;
+
+	(void)state;
+	snprintf(args, sizeof(args),
+		 "filter run --no-linux-ext -F tests/cli/snap40.ddd --verdicts -w %s/lin.pcap "
+		 "-r traces/samples/vlan.pcap", tmpdir);
+	assert_int_equal(run(args, &vout, &verr), 0);
+	read_recs("traces/samples/vlan.pcap", &in);
+	snprintf(path, sizeof(path), "%s/lin.pcap", tmpdir);
+	read_recs(path, &out);
+	for (line = strtok_r(vout, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long idx, snap;
+
+		if (sscanf(line, "%lu %lu", &idx, &snap) != 2 || snap == 0)
+			continue;
+		const struct pcap_pkthdr *ih = &in.h[idx], *oh = &out.h[j];
+		int tagged = ih->caplen >= 14 && in.d[idx][12] == 0x81 && in.d[idx][13] == 0x00;
+		int qinq = ih->caplen >= 14 && in.d[idx][12] == 0x88 && in.d[idx][13] == 0xa8;
+
+		assert_true(j < out.n);
+		assert_int_equal(oh->len, ih->caplen);
+		assert_int_equal(oh->caplen, snap + ((tagged || qinq) && snap >= 12 ? 4 : 0));
+		assert_memory_equal(out.d[j], in.d[idx], oh->caplen);
+		j++;
+	}
+	assert_int_equal(j, out.n);
+	assert_true(j > 50);
+	free_recs(&in);
+	free_recs(&out);
+	free(vout);
+	free(verr);
+}
+
 static void test_trace_gen(void **state)
 {
 	char args[256], cmd[300];
@@ -221,7 +325,8 @@ int main(void)
 		cmocka_unit_test(test_help),        cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_input_errors), cmocka_unit_test(test_check),
 		cmocka_unit_test(test_run_libpcap), cmocka_unit_test(test_run_linux_dropped),
-		cmocka_unit_test(test_trace_gen),
+		cmocka_unit_test(test_trace_gen), cmocka_unit_test(test_write_libpcap),
+		cmocka_unit_test(test_write_linux),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, setup, teardown);

@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct trace_reader {
 	pcap_t *p;
 	uint64_t next_index;
+	uint64_t size;		/* of a regular file, else 0 */
 	char name[256];
 };
 
@@ -25,6 +27,7 @@ int trace_open(struct trace_reader **out, const char *path, char *errbuf)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	struct trace_reader *r = calloc(1, sizeof(*r));
+	struct stat st;
 
 	if (!r) {
 		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory", path);
@@ -41,6 +44,8 @@ int trace_open(struct trace_reader **out, const char *path, char *errbuf)
 		return -1;
 	}
 	snprintf(r->name, sizeof(r->name), "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		r->size = (uint64_t)st.st_size;
 	*out = r;
 	return 0;
 }
@@ -53,6 +58,14 @@ int trace_linktype(const struct trace_reader *r)
 uint32_t trace_snaplen(const struct trace_reader *r)
 {
 	return (uint32_t)pcap_snapshot(r->p);
+}
+
+void trace_progress(const struct trace_reader *r, uint64_t *done, uint64_t *total)
+{
+	long pos = r->size ? ftell(pcap_file(r->p)) : -1;
+
+	*done = pos > 0 ? (uint64_t)pos : 0;
+	*total = pos > 0 ? r->size : 0;
 }
 
 int trace_next(struct trace_reader *r, struct trace_record *rec, char *errbuf)

@@ -26,6 +26,9 @@ int trace_open(struct trace_reader **r, const char *path, char *errbuf);
 /* The trace's link type (DLT_*), its snaplen and the name shown in messages. */
 int trace_linktype(const struct trace_reader *r);
 uint32_t trace_snaplen(const struct trace_reader *r);
+/* How far reading has got: bytes consumed and the file's size; both 0
+ * when unknown (standard input, a pipe). */
+void trace_progress(const struct trace_reader *r, uint64_t *done, uint64_t *total);
 /* 1 and @rec filled, 0 at the end, -1 on a damaged trace (record named). */
 int trace_next(struct trace_reader *r, struct trace_record *rec, char *errbuf);
 void trace_close(struct trace_reader *r);

@@ -5,6 +5,7 @@
 #ifndef CAPSIM_CLI_H
 #define CAPSIM_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 #include "bpfvm.h"
 
@@ -52,6 +53,27 @@ int cli_take_expr(struct cli_prog_src *s, int argc, char **argv, int optind);
 int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 		  struct bpfvm_prog *prog);
 void cli_prog_src_free(struct cli_prog_src *s);
+
+/* Long-option codes shared by the commands (getopt_long values). */
+enum cli_opt {
+	OPT_SEMANTICS = 256, OPT_VERDICTS, OPT_LINUX_EXT, OPT_NO_LINUX_EXT, OPT_FORMAT,
+	OPT_MAC, OPT_IFINDEX, OPT_SOCK, OPT_SEED, OPT_COUNT, OPT_HELP,
+};
+
+/* Options every filter subcommand that takes a program shares. */
+#define PROG_OPTIONS                                                    \
+	{ "linux-ext", no_argument, NULL, OPT_LINUX_EXT },              \
+	{ "no-linux-ext", no_argument, NULL, OPT_NO_LINUX_EXT },        \
+	{ "format", required_argument, NULL, OPT_FORMAT },              \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+/* The "Program:" part of --help for commands that take a program. */
+extern const char cli_prog_help[];
+/* Handle an option of PROG_OPTIONS or -F/-O/-s/-y; 1 if taken, 0 if not
+ * one of those, -1 on a bad value (message printed). */
+int cli_prog_option(struct cli_prog_src *s, int c, const char *arg);
+/* --semantics linux|libpcap; -1 with a message if neither. */
+int cli_parse_semantics(const char *arg, enum bpfvm_semantics *sem);
 
 /* Parse a whole unsigned number (decimal or 0x-hex) with a bound. */
 int cli_parse_u32(const char *s, uint32_t max, uint32_t *out);

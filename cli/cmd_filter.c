@@ -13,86 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-	OPT_SEMANTICS = 256, OPT_VERDICTS, OPT_LINUX_EXT, OPT_NO_LINUX_EXT, OPT_FORMAT,
-	OPT_MAC, OPT_IFINDEX, OPT_SOCK, OPT_SEED, OPT_COUNT, OPT_HELP,
-};
-
-/* Options every filter subcommand that takes a program shares. */
-#define PROG_OPTIONS                                                    \
-	{ "linux-ext", no_argument, NULL, OPT_LINUX_EXT },              \
-	{ "no-linux-ext", no_argument, NULL, OPT_NO_LINUX_EXT },        \
-	{ "format", required_argument, NULL, OPT_FORMAT },              \
-	{ "help", no_argument, NULL, OPT_HELP }
-
-static const char prog_help[] =
-	"Program:\n"
-	"  -F FILE             read the program from FILE (tcpdump -d/-dd/-ddd or bpf_asm,\n"
-	"                      detected; '-' for stdin), instead of an EXPRESSION\n"
-	"  --format FMT        read -F as ddd, dd, d or asm instead of detecting it\n"
-	"  EXPRESSION          a pcap-filter expression, compiled by libpcap\n"
-	"  -O0                 compile without libpcap's optimizer\n"
-	"  -s SNAPLEN          the snapshot length the compiled program returns (262144)\n"
-	"  -y LINKTYPE         the link type to compile for, by DLT name (EN10MB)\n"
-	"  --linux-ext         compile as tcpdump does for a live Linux capture: VLAN tests\n"
-	"                      use the kernel's ancillary data (needs root: a live libpcap\n"
-	"                      handle is opened in a private network namespace)\n"
-	"  --no-linux-ext      compile as tcpdump does when reading a file\n";
-
-/* Handle an option shared by all program-taking subcommands; 1 if taken,
- * 0 if not ours, -1 on a bad value. */
-static int prog_option(struct cli_prog_src *s, int c, const char *arg)
-{
-	uint32_t v;
-
-	switch (c) {
-	case 'F':
-		s->file = arg;
-		return 1;
-	case 'O':
-		if (strcmp(arg, "0") != 0) {
-			cli_error("-O takes only 0 (-O0: optimizer off)");
-			return -1;
-		}
-		s->copts.optimize = 0;
-		return 1;
-	case 's':
-		if (cli_parse_u32(arg, 262144, &v) != 0 || v == 0) {
-			cli_error("-s: '%s' is not a snaplen from 1 to 262144", arg);
-			return -1;
-		}
-		s->copts.snaplen = (int)v;
-		return 1;
-	case 'y':
-		if ((s->copts.linktype = pcap_datalink_name_to_val(arg)) < 0) {
-			cli_error("-y: no link type named '%s' (e.g. EN10MB, LINUX_SLL, RAW)", arg);
-			return -1;
-		}
-		return 1;
-	case OPT_LINUX_EXT:
-	case OPT_NO_LINUX_EXT:
-		s->copts.linux_ext = c == OPT_LINUX_EXT;
-		s->linux_ext_set = 1;
-		return 1;
-	case OPT_FORMAT:
-		if (bpfvm_format_from_name(arg, &s->format) != 0) {
-			cli_error("--format: '%s' is not one of ddd, dd, d, asm, auto", arg);
-			return -1;
-		}
-		return 1;
-	}
-	return 0;
-}
-
-static int parse_semantics(const char *arg, enum bpfvm_semantics *sem)
-{
-	if (bpfvm_semantics_from_name(arg, sem) != 0) {
-		cli_error("--semantics: '%s' is neither linux nor libpcap", arg);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- filter check ---------------------------------------------------- */
 
 static int filter_check(int argc, char **argv)
@@ -111,7 +31,7 @@ static int filter_check(int argc, char **argv)
 
 	cli_prog_src_init(&src);
 	while ((c = getopt_long(argc, argv, "F:O:s:y:v", opts, NULL)) != -1) {
-		int r = prog_option(&src, c, optarg);
+		int r = cli_prog_option(&src, c, optarg);
 
 		if (r < 0)
 			return EXIT_USAGE;
@@ -119,7 +39,7 @@ static int filter_check(int argc, char **argv)
 			continue;
 		switch (c) {
 		case OPT_SEMANTICS:
-			if (parse_semantics(optarg, &sem) != 0)
+			if (cli_parse_semantics(optarg, &sem) != 0)
 				return EXIT_USAGE;
 			break;
 		case 'v':
@@ -132,7 +52,7 @@ static int filter_check(int argc, char **argv)
 			       "and exits 0, or prints the rule broken and the instruction, exit 1.\n\n"
 			       "  --semantics S       linux (default) or libpcap\n"
 			       "  -v                  say how the program was obtained\n\n%s",
-			       prog_help);
+			       cli_prog_help);
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -171,7 +91,7 @@ static int filter_compile(int argc, char **argv)
 	cli_prog_src_init(&src);
 	src.linux_ext_set = 1;	/* compile defaults to "as for a file" */
 	while ((c = getopt_long(argc, argv, "O:s:y:v", opts, NULL)) != -1) {
-		int r = c == OPT_FORMAT ? 0 : prog_option(&src, c, optarg);
+		int r = c == OPT_FORMAT ? 0 : cli_prog_option(&src, c, optarg);
 
 		if (r < 0)
 			return EXIT_USAGE;
@@ -195,7 +115,7 @@ static int filter_compile(int argc, char **argv)
 			       "  --format FMT        d (tcpdump -d, default), dd, ddd, or asm (bpf_asm)\n"
 			       "  -O0, -s SNAPLEN, -y LINKTYPE, --linux-ext, --no-linux-ext  as below\n"
 			       "  -v                  say how it was compiled\n\n%s",
-			       prog_help);
+			       cli_prog_help);
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -445,7 +365,7 @@ static int filter_run(int argc, char **argv)
 	sim_rx_dev_init(&o.dev);
 	cli_prog_src_init(&src);
 	while ((c = getopt_long(argc, argv, "F:O:s:y:r:c:w:v", opts, NULL)) != -1) {
-		int r = prog_option(&src, c, optarg);
+		int r = cli_prog_option(&src, c, optarg);
 
 		if (r < 0)
 			return EXIT_USAGE;
@@ -469,7 +389,7 @@ static int filter_run(int argc, char **argv)
 			o.count = v;
 			break;
 		case OPT_SEMANTICS:
-			if (parse_semantics(optarg, &o.sem) != 0)
+			if (cli_parse_semantics(optarg, &o.sem) != 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_VERDICTS:
@@ -530,7 +450,7 @@ static int filter_run(int argc, char **argv)
 			       "  --sock raw|dgram    the tap's socket type (raw)\n"
 			       "  --seed N            seed for SKF_AD_RANDOM (1)\n"
 			       "  -v                  say how the program was obtained, and totals\n\n%s",
-			       prog_help);
+			       cli_prog_help);
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -579,28 +499,31 @@ out:
 	return rc;
 }
 
+/* The filter subcommands.  Others live in their own files (cli.h). */
+static const struct subcommand {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} filter_subs[] = {
+	{ "check", filter_check, "would the kernel (or libpcap) accept this program?" },
+	{ "compile", filter_compile, "compile an expression with libpcap and print it" },
+	{ "run", filter_run, "run a filter over a trace" },
+};
+
 int cmd_filter(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-		const char *summary;
-	} sub[] = {
-		{ "check", filter_check, "would the kernel (or libpcap) accept this program?" },
-		{ "compile", filter_compile, "compile an expression with libpcap and print it" },
-		{ "run", filter_run, "run a filter over a trace" },
-	};
+	const size_t n = sizeof(filter_subs) / sizeof(filter_subs[0]);
+	int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+	FILE *f = help ? stdout : stderr;
 
-	if (argc >= 2)
-		for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-			if (strcmp(argv[1], sub[i].name) == 0)
-				return sub[i].fn(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "--help") != 0)
+	for (size_t i = 0; argc >= 2 && i < n; i++)
+		if (strcmp(argv[1], filter_subs[i].name) == 0)
+			return filter_subs[i].fn(argc - 1, argv + 1);
+	if (argc >= 2 && !help)
 		cli_error("filter: no subcommand '%s'", argv[1]);
-	fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-		"usage: capsim filter SUBCOMMAND [OPTIONS]...\n\n");
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-		fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-			"  %-8s %s\n", sub[i].name, sub[i].summary);
-	return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;
+	fprintf(f, "usage: capsim filter SUBCOMMAND [OPTIONS]...\n\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-8s %s\n", filter_subs[i].name, filter_subs[i].summary);
+	fprintf(f, "\n'capsim filter SUBCOMMAND --help' explains each.\n");
+	return help ? EXIT_OK : EXIT_USAGE;
 }

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,3 +141,72 @@ int cli_parse_u32(const char *s, uint32_t max, uint32_t *out)
 	*out = (uint32_t)v;
 	return 0;
 }
+
+const char cli_prog_help[] =
+	"Program:\n"
+	"  -F FILE             read the program from FILE (tcpdump -d/-dd/-ddd or bpf_asm,\n"
+	"                      detected; '-' for stdin), instead of an EXPRESSION\n"
+	"  --format FMT        read -F as ddd, dd, d or asm instead of detecting it\n"
+	"  EXPRESSION          a pcap-filter expression, compiled by libpcap\n"
+	"  -O0                 compile without libpcap's optimizer\n"
+	"  -s SNAPLEN          the snapshot length the compiled program returns (262144)\n"
+	"  -y LINKTYPE         the link type to compile for, by DLT name (EN10MB)\n"
+	"  --linux-ext         compile as tcpdump does for a live Linux capture: VLAN tests\n"
+	"                      use the kernel's ancillary data (needs root: a live libpcap\n"
+	"                      handle is opened in a private network namespace)\n"
+	"  --no-linux-ext      compile as tcpdump does when reading a file\n";
+
+/* Handle an option shared by all program-taking subcommands; 1 if taken,
+ * 0 if not ours, -1 on a bad value. */
+int cli_prog_option(struct cli_prog_src *s, int c, const char *arg)
+{
+	uint32_t v;
+
+	switch (c) {
+	case 'F':
+		s->file = arg;
+		return 1;
+	case 'O':
+		if (strcmp(arg, "0") != 0) {
+			cli_error("-O takes only 0 (-O0: optimizer off)");
+			return -1;
+		}
+		s->copts.optimize = 0;
+		return 1;
+	case 's':
+		if (cli_parse_u32(arg, 262144, &v) != 0 || v == 0) {
+			cli_error("-s: '%s' is not a snaplen from 1 to 262144", arg);
+			return -1;
+		}
+		s->copts.snaplen = (int)v;
+		return 1;
+	case 'y':
+		if ((s->copts.linktype = pcap_datalink_name_to_val(arg)) < 0) {
+			cli_error("-y: no link type named '%s' (e.g. EN10MB, LINUX_SLL, RAW)", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_LINUX_EXT:
+	case OPT_NO_LINUX_EXT:
+		s->copts.linux_ext = c == OPT_LINUX_EXT;
+		s->linux_ext_set = 1;
+		return 1;
+	case OPT_FORMAT:
+		if (bpfvm_format_from_name(arg, &s->format) != 0) {
+			cli_error("--format: '%s' is not one of ddd, dd, d, asm, auto", arg);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int cli_parse_semantics(const char *arg, enum bpfvm_semantics *sem)
+{
+	if (bpfvm_semantics_from_name(arg, sem) != 0) {
+		cli_error("--semantics: '%s' is neither linux nor libpcap", arg);
+		return -1;
+	}
+	return 0;
+}
+

@@ -68,9 +68,8 @@ static int eth_type_vlan(uint16_t proto)
  * The protocol of a frame whose type field is a length (< 0x600): 802.3
  * "raw" (Novell) when the payload starts 0xffff, otherwise 802.2 LLC.
  * eth_type_trans() reads the two bytes with skb_header_pointer() and
- * chooses 802.2 when they are missing; vlan_set_encap_proto() reads them
- * without a bound, so for a tagged frame that ends there the kernel reads
- * past the data (not reproducible); the model chooses 802.2 for both.
+ * chooses 802.2 when they are missing; vlan_set_encap_proto() always has
+ * them, because skb_vlan_untag() pulled them first.
  */
 static uint16_t llc_or_raw(const uint8_t *payload, uint32_t avail)
 {
@@ -132,8 +131,9 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 
 	/*
 	 * __netif_receive_skb_core(): a tagged frame is untagged before the
-	 * taps.  skb_vlan_untag() pulls the 4-byte tag (a frame too short for
-	 * it is freed here, unseen), records TCI and TPID, sets the protocol
+	 * taps.  skb_vlan_untag() pulls the 4-byte tag and the 2 bytes after it
+	 * that vlan_set_encap_proto() reads (since kernel commit 55eff0eb7460;
+	 * a shorter frame is freed here, unseen), records TCI and TPID, sets the protocol
 	 * from the encapsulated type, and skb_reorder_vlan_header() slides the
 	 * two MAC addresses forward over the tag.  Only the outer tag moves;
 	 * an inner one (QinQ) stays in the data.
@@ -141,7 +141,7 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 	if (eth_type_vlan(m->protocol)) {
 		uint16_t encap;
 
-		if (len < ETH_HLEN + 4) {
+		if (len < ETH_HLEN + 4 + 2) {
 			out->drop = SIM_DROP_PKT_TOO_SMALL;
 			out->drop_func = "skb_vlan_untag";
 			return 0;

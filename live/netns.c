@@ -1,0 +1,370 @@
+/*
+ * netns.c - a private network namespace with one veth pair, cs0 <-> cs1.
+ *
+ * Design: the calling thread unshare()s into a fresh namespace, builds the
+ * devices over rtnetlink and ioctl, keeps a descriptor of the namespace
+ * (/proc/thread-self/ns/net) and setns()es straight back.  Network
+ * namespaces are per thread, so only the calling thread moves, and only for
+ * the length of these calls; the caller's namespace never changes.
+ * Sockets are tied to the namespace they were created in, so
+ * live_netns_socket() enters it just long enough to call socket().  The
+ * namespace is kept alive by that descriptor and by every socket created in
+ * it; when the process dies (SIGKILL included) the kernel frees it and the
+ * veth pair with it.  Nothing outside the namespace is created or touched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "live.h"
+
+struct live_netns {
+	int nsfd;	/* the private namespace */
+	int tx_ifindex; /* cs0 */
+	int rx_ifindex; /* cs1 */
+	uint32_t mtu;
+};
+
+const char *live_error_name(int err)
+{
+	switch (err) {
+	case LIVE_OK:
+		return "ok";
+	case LIVE_ERR_SYS:
+		return "sys";
+	case LIVE_ERR_PERM:
+		return "perm";
+	case LIVE_ERR_NOSUPPORT:
+		return "nosupport";
+	case LIVE_ERR_PROG:
+		return "prog";
+	case LIVE_ERR_ARG:
+		return "arg";
+	case LIVE_ERR_LOST:
+		return "lost";
+	default:
+		return "unknown";
+	}
+}
+
+/* errno of a failed namespace or socket call -> enum live_error. */
+static int errno_class(int e)
+{
+	if (e == EPERM || e == EACCES)
+		return LIVE_ERR_PERM;
+	if (e == ENOSYS || e == EOPNOTSUPP || e == EAFNOSUPPORT || e == EINVAL)
+		return LIVE_ERR_NOSUPPORT;
+	return LIVE_ERR_SYS;
+}
+
+static int fail(char *errbuf, int code, const char *what, int e)
+{
+	if (code == LIVE_ERR_PERM)
+		snprintf(errbuf, LIVE_ERRBUF_SIZE,
+			 "live: %s: %s (the live harness needs root: CAP_SYS_ADMIN for a "
+			 "network namespace, CAP_NET_RAW for packet sockets)",
+			 what, strerror(e));
+	else
+		snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: %s: %s", what, strerror(e));
+	return code;
+}
+
+/* Write "1" to a sysctl of the namespace the calling thread is in (files
+ * under /proc/sys/net belong to the opener's namespace).  A missing file
+ * (no IPv6 in this kernel) is fine: then there is nothing to silence. */
+static int write_sysctl(const char *path, const char *val, char *errbuf)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t w;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(errbuf, errno_class(errno), path, errno);
+	}
+	w = write(fd, val, strlen(val));
+	if (w < 0) {
+		int e = errno;
+
+		close(fd);
+		return fail(errbuf, LIVE_ERR_SYS, path, e);
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- rtnetlink: one RTM_NEWLINK request building the veth pair ---- */
+
+struct nlbuf {
+	uint8_t data[1024];
+	struct nlmsghdr *hdr;
+};
+
+static struct rtattr *nl_attr(struct nlbuf *b, uint16_t type, const void *val, size_t len)
+{
+	struct rtattr *rta;
+	size_t off = NLMSG_ALIGN(b->hdr->nlmsg_len);
+
+	if (off > sizeof(b->data) || RTA_SPACE(len) > sizeof(b->data) - off)
+		return NULL;
+	rta = (struct rtattr *)(b->data + off);
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), val, len);
+	b->hdr->nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+	return rta;
+}
+
+/* Close a nested attribute opened with nl_attr(b, type, NULL, 0). */
+static void nl_nest_end(struct nlbuf *b, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((uint8_t *)b->data + b->hdr->nlmsg_len - (uint8_t *)nest);
+}
+
+static int nl_talk(int fd, struct nlbuf *b, const char *what, char *errbuf)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	uint8_t reply[4096];
+	ssize_t r;
+	struct nlmsghdr *h;
+
+	if (sendto(fd, b->data, b->hdr->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) <
+	    0)
+		return fail(errbuf, errno_class(errno), what, errno);
+	r = recv(fd, reply, sizeof(reply), 0);
+	if (r < 0)
+		return fail(errbuf, LIVE_ERR_SYS, what, errno);
+	h = (struct nlmsghdr *)reply;
+	if (!NLMSG_OK(h, (size_t)r) || h->nlmsg_type != NLMSG_ERROR)
+		return fail(errbuf, LIVE_ERR_SYS, what, EPROTO);
+	{
+		const struct nlmsgerr *e = NLMSG_DATA(h);
+
+		if (e->error != 0) {
+			/* No veth driver: EOPNOTSUPP from rtnl_newlink. */
+			int err = -e->error;
+
+			return fail(errbuf,
+				    err == EOPNOTSUPP ? LIVE_ERR_NOSUPPORT : errno_class(err), what,
+				    err);
+		}
+	}
+	return 0;
+}
+
+static int make_veth(const uint8_t rx_mac[6], uint32_t mtu, char *errbuf)
+{
+	struct nlbuf b;
+	struct ifinfomsg *ifi, peer_ifi;
+	struct rtattr *linkinfo, *data, *peer;
+	const char kind[] = "veth";
+	int fd, ret;
+
+	memset(&b, 0, sizeof(b));
+	b.hdr = (struct nlmsghdr *)b.data;
+	b.hdr->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	b.hdr->nlmsg_type = RTM_NEWLINK;
+	b.hdr->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	b.hdr->nlmsg_seq = 1;
+	ifi = NLMSG_DATA(b.hdr);
+	ifi->ifi_family = AF_UNSPEC;
+
+	/* The buffer is far larger than this request, so nl_attr() cannot
+	 * fail here; the checks stay for the day someone adds attributes. */
+	if (!nl_attr(&b, IFLA_IFNAME, LIVE_TX_IFNAME, sizeof(LIVE_TX_IFNAME)) ||
+	    !nl_attr(&b, IFLA_MTU, &mtu, sizeof(mtu)))
+		goto overflow;
+	linkinfo = nl_attr(&b, IFLA_LINKINFO, NULL, 0);
+	if (!linkinfo || !nl_attr(&b, IFLA_INFO_KIND, kind, sizeof(kind) - 1))
+		goto overflow;
+	data = nl_attr(&b, IFLA_INFO_DATA, NULL, 0);
+	if (!data)
+		goto overflow;
+	/* VETH_INFO_PEER carries a struct ifinfomsg, then the peer's attributes. */
+	memset(&peer_ifi, 0, sizeof(peer_ifi));
+	peer_ifi.ifi_family = AF_UNSPEC;
+	peer = nl_attr(&b, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi));
+	if (!peer || !nl_attr(&b, IFLA_IFNAME, LIVE_RX_IFNAME, sizeof(LIVE_RX_IFNAME)) ||
+	    !nl_attr(&b, IFLA_ADDRESS, rx_mac, 6) || !nl_attr(&b, IFLA_MTU, &mtu, sizeof(mtu)))
+		goto overflow;
+	nl_nest_end(&b, peer);
+	nl_nest_end(&b, data);
+	nl_nest_end(&b, linkinfo);
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return fail(errbuf, errno_class(errno), "socket(AF_NETLINK)", errno);
+	ret = nl_talk(fd, &b, "RTM_NEWLINK veth " LIVE_TX_IFNAME "/" LIVE_RX_IFNAME, errbuf);
+	close(fd);
+	return ret;
+overflow:
+	return fail(errbuf, LIVE_ERR_SYS, "building RTM_NEWLINK", ENOBUFS);
+}
+
+/* Bring @name up and return its ifindex (0 on failure, errbuf set). */
+static int link_up(int fd, const char *name, char *errbuf)
+{
+	struct ifreq ifr;
+	char what[64];
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	snprintf(what, sizeof(what), "SIOCGIFFLAGS %s", name);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return fail(errbuf, errno_class(errno), what, errno);
+	ifr.ifr_flags |= IFF_UP;
+	snprintf(what, sizeof(what), "SIOCSIFFLAGS %s up", name);
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return fail(errbuf, errno_class(errno), what, errno);
+	snprintf(what, sizeof(what), "SIOCGIFINDEX %s", name);
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0)
+		return fail(errbuf, errno_class(errno), what, errno);
+	return ifr.ifr_ifindex;
+}
+
+/* Everything done inside the new namespace, before returning to the old. */
+static int build(struct live_netns *ns, const uint8_t rx_mac[6], uint32_t mtu, char *errbuf)
+{
+	int fd, ret;
+
+	ns->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns->nsfd < 0)
+		return fail(errbuf, LIVE_ERR_SYS, "open /proc/thread-self/ns/net (new)", errno);
+
+	/*
+	 * Silence IPv6 before any device exists: with "default" set, cs0 and
+	 * cs1 are born with IPv6 off, so addrconf never sends router
+	 * solicitations, DAD neighbour solicitations or MLD reports on them.
+	 * With no IPv4 address either, nothing but our frames crosses the pair.
+	 */
+	ret = write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1", errbuf);
+	if (!ret)
+		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1", errbuf);
+	if (ret)
+		return ret;
+
+	ret = make_veth(rx_mac, mtu, errbuf);
+	if (ret)
+		return ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(errbuf, errno_class(errno), "socket(AF_INET) for ioctls", errno);
+	ret = link_up(fd, "lo", errbuf);
+	if (ret > 0)
+		ret = ns->tx_ifindex = link_up(fd, LIVE_TX_IFNAME, errbuf);
+	if (ret > 0)
+		ret = ns->rx_ifindex = link_up(fd, LIVE_RX_IFNAME, errbuf);
+	close(fd);
+	return ret > 0 ? 0 : ret;
+}
+
+int live_netns_create(struct live_netns **out, const uint8_t rx_mac[6], uint32_t mtu, char *errbuf)
+{
+	struct live_netns *ns;
+	int home, ret;
+
+	*out = NULL;
+	if (mtu < 68 || mtu > 65535) {
+		snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: MTU %u is outside 68..65535", mtu);
+		return LIVE_ERR_ARG;
+	}
+	ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return fail(errbuf, LIVE_ERR_SYS, "calloc", ENOMEM);
+	ns->nsfd = -1;
+	ns->mtu = mtu;
+
+	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0) {
+		ret = fail(errbuf, errno_class(errno), "open /proc/thread-self/ns/net", errno);
+		goto out_free;
+	}
+	if (unshare(CLONE_NEWNET) < 0) {
+		ret = fail(errbuf, errno_class(errno), "unshare(CLONE_NEWNET)", errno);
+		goto out_home;
+	}
+	ret = build(ns, rx_mac, mtu, errbuf);
+	/* Go home whatever happened; if that fails, this thread would stay in
+	 * a namespace the caller never asked for, so it is an error too. */
+	if (setns(home, CLONE_NEWNET) < 0) {
+		ret = fail(errbuf, LIVE_ERR_SYS, "setns back to the caller's namespace", errno);
+		goto out_home;
+	}
+	if (ret)
+		goto out_home;
+	close(home);
+	*out = ns;
+	return 0;
+
+out_home:
+	close(home);
+out_free:
+	if (ns->nsfd >= 0)
+		close(ns->nsfd);
+	free(ns);
+	return ret;
+}
+
+void live_netns_destroy(struct live_netns *ns)
+{
+	if (!ns)
+		return;
+	if (ns->nsfd >= 0)
+		close(ns->nsfd);
+	free(ns);
+}
+
+int live_netns_tx_ifindex(const struct live_netns *ns)
+{
+	return ns->tx_ifindex;
+}
+
+int live_netns_rx_ifindex(const struct live_netns *ns)
+{
+	return ns->rx_ifindex;
+}
+
+uint32_t live_netns_mtu(const struct live_netns *ns)
+{
+	return ns->mtu;
+}
+
+int live_netns_socket(struct live_netns *ns, int domain, int type, int protocol, char *errbuf)
+{
+	int home, fd, e;
+
+	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return fail(errbuf, errno_class(errno), "open /proc/thread-self/ns/net", errno);
+	if (setns(ns->nsfd, CLONE_NEWNET) < 0) {
+		e = errno;
+		close(home);
+		return fail(errbuf, errno_class(e), "setns into the live namespace", e);
+	}
+	fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+	e = errno;
+	if (setns(home, CLONE_NEWNET) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		close(home);
+		return fail(errbuf, LIVE_ERR_SYS, "setns back to the caller's namespace", e);
+	}
+	close(home);
+	if (fd < 0)
+		return fail(errbuf, errno_class(e), "socket in the live namespace", e);
+	return fd;
+}

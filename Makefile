@@ -77,6 +77,7 @@ run: deps capsim
 
 bench: deps capsim
 	./capsim bench
+	./scripts/bench-whole.sh ./capsim
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

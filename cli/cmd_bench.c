@@ -77,28 +77,34 @@ static int bench_set_build(struct bench_set *b, uint32_t n, uint64_t seed)
 	b->pcap = calloc(n, sizeof(*b->pcap));
 	b->lin = calloc(n, sizeof(*b->lin));
 	b->meta = calloc(n, sizeof(*b->meta));
+	/* Packed back to back, so the set stays in cache and the bench times
+	 * the interpreters rather than memory. */
 	frames = b->frames = malloc((size_t)n * TRACE_GEN_MAXFRAME);
 	b->viewbuf = malloc((size_t)n * TRACE_GEN_MAXFRAME);
+	size_t used = 0, vused = 0;
 	if (!b->pcap || !b->lin || !b->meta || !frames || !b->viewbuf)
 		return -1;
 	rng = seed;
 	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *f = frames + (size_t)i * TRACE_GEN_MAXFRAME;
+		uint8_t *f = frames + used;
 		uint32_t caplen, len = trace_gen_frame(&rng, &g, f, &caplen);
 		struct sim_rx_view v;
 
+		used += caplen;
 		b->pcap[i] = (struct bpfvm_packet){ .bytes = f, .caplen = caplen, .wirelen = len };
-		sim_rx_view(&dev, f, caplen, SIM_SOCK_RAW, b->viewbuf + (size_t)i * TRACE_GEN_MAXFRAME, &v);
+		sim_rx_view(&dev, f, caplen, SIM_SOCK_RAW, b->viewbuf + vused, &v);
+		if (v.pkt.bytes != f)
+			vused += v.pkt.caplen;
 		b->lin[i] = v.pkt;
 		b->meta[i] = v.meta;
 	}
 	return 0;
 }
 
-/* Best-of-@rounds ns/packet for one engine.  @which: 0 bpf_filter,
- * 1 bpfvm libpcap, 2 bpfvm linux. */
+/* Best-of-@rounds ns/packet for one engine over @passes passes of the
+ * set.  @which: 0 bpf_filter, 1 bpfvm libpcap, 2 bpfvm linux. */
 static double time_engine(int which, const struct bench_set *b, const struct bpf_insn *insns,
-			  const struct bpfvm *vm, unsigned rounds, uint64_t *sum)
+			  const struct bpfvm *vm, unsigned rounds, unsigned passes, uint64_t *sum)
 {
 	double best = 1e30;
 
@@ -106,16 +112,19 @@ static double time_engine(int which, const struct bench_set *b, const struct bpf
 		uint64_t s = 0;
 		double t0 = now_ns();
 
-		if (which == 0)
-			for (uint32_t i = 0; i < b->n; i++)
-				s += bpf_filter(insns, b->pcap[i].bytes, b->pcap[i].wirelen, b->pcap[i].caplen);
-		else if (which == 1)
-			for (uint32_t i = 0; i < b->n; i++)
-				s += bpfvm_run(vm, &b->pcap[i], NULL);
-		else
-			for (uint32_t i = 0; i < b->n; i++)
-				s += bpfvm_run(vm, &b->lin[i], &b->meta[i]);
-		double dt = (now_ns() - t0) / b->n;
+		for (unsigned p = 0; p < passes; p++) {
+			if (which == 0)
+				for (uint32_t i = 0; i < b->n; i++)
+					s += bpf_filter(insns, b->pcap[i].bytes, b->pcap[i].wirelen,
+							b->pcap[i].caplen);
+			else if (which == 1)
+				for (uint32_t i = 0; i < b->n; i++)
+					s += bpfvm_run(vm, &b->pcap[i], NULL);
+			else
+				for (uint32_t i = 0; i < b->n; i++)
+					s += bpfvm_run(vm, &b->lin[i], &b->meta[i]);
+		}
+		double dt = (now_ns() - t0) / ((double)b->n * passes);
 
 		if (dt < best)
 			best = dt;
@@ -132,7 +141,7 @@ int cmd_bench(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	uint32_t npkts = 100000, rounds = 7;
+	uint32_t npkts = 2048, rounds = 7, passes = 100;
 	double ratio_pcap[NSUITE], ratio_lin[NSUITE];
 	struct bench_set b = { 0 };
 	int c, rc = EXIT_OK;
@@ -153,10 +162,12 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: capsim bench [--packets N] [--rounds R]\n\n"
-			       "Runs %zu typical tcpdump filters over N (100000) generated frames held\n"
-			       "in memory, through libpcap's bpf_filter() and through capsim's VM in both\n"
-			       "semantics, in this one process; prints the best of R (7) rounds in\n"
-			       "ns/packet and the ratio libpcap/capsim (above 1: capsim is faster).\n",
+			       "Runs %zu typical tcpdump filters over N (2048) generated frames packed\n"
+			       "in memory, small enough to stay in cache so the interpreters are timed,\n"
+			       "not memory, through libpcap's bpf_filter() and capsim's VM in both\n"
+			       "semantics, in this one process; prints the best of R (7) rounds of 100\n"
+			       "passes in ns/packet and the ratio libpcap/capsim (above 1: capsim is\n"
+			       "faster).  `make bench` also times whole processes against tcpdump.\n",
 			       NSUITE);
 			return EXIT_OK;
 		default:
@@ -167,8 +178,8 @@ int cmd_bench(int argc, char **argv)
 		cli_error("out of memory building %u packets", npkts);
 		return EXIT_INTERNAL;
 	}
-	printf("capsim bench: %u generated frames in memory, best of %u rounds, ns/packet\n\n",
-	       npkts, rounds);
+	printf("capsim bench: %u generated frames packed in memory (in cache), %u passes a round,\n"
+	       "best of %u rounds, ns/packet\n\n", npkts, passes, rounds);
 	printf("%-44s %9s %9s %6s %9s %6s\n", "filter", "bpf_filter", "vm:pcap", "ratio",
 	       "vm:linux", "ratio");
 	for (size_t f = 0; f < NSUITE; f++) {
@@ -189,9 +200,9 @@ int cmd_bench(int argc, char **argv)
 			break;
 		}
 		const struct bpf_insn *insns = (const struct bpf_insn *)prog.insns;
-		double tp = time_engine(0, &b, insns, NULL, rounds, &s0);
-		double tv = time_engine(1, &b, NULL, vp, rounds, &s1);
-		double tl = time_engine(2, &b, NULL, vl, rounds, &s2);
+		double tp = time_engine(0, &b, insns, NULL, rounds, passes, &s0);
+		double tv = time_engine(1, &b, NULL, vp, rounds, passes, &s1);
+		double tl = time_engine(2, &b, NULL, vl, rounds, passes, &s2);
 
 		ratio_pcap[f] = tp / tv;
 		ratio_lin[f] = tp / tl;

@@ -257,4 +257,92 @@ void bpfvm_compile_opts_init(struct bpfvm_compile_opts *o);
 int bpfvm_compile(const char *expr, const struct bpfvm_compile_opts *o,
 		  struct bpfvm_prog *prog, char *errbuf);
 
+/* ------------------------------------------------------------------ */
+/* Delta debugging (bpfvm/minimize.c): shrink a program while a caller's
+ * predicate keeps holding, for reports of fuzzing campaigns. */
+
+/* Does @cand still show the property being kept?  1 yes, 0 no, negative
+ * to stop minimising (an error in the caller's engines). */
+typedef int (*bpfvm_minimize_fn)(const struct bpfvm_prog *cand, void *ctx);
+
+struct bpfvm_minimize_result {
+	uint32_t tests;		/* predicate calls made, the first on the original */
+	uint32_t from_len;	/* the original's length */
+	int exhausted;		/* stopped by @max_tests: smaller may exist */
+	int aborted;		/* the predicate returned a negative value */
+};
+
+/*
+ * Shrink @prog in place (its buffer is reused; the caller still owns it):
+ * remove instructions (retargeting the jumps over them), then set k to 0
+ * (or 1) and jt, jf to 0 while @keep holds.  At most @max_tests predicate
+ * calls (0: 4096).
+ * Returns 0 with the smallest program found in @prog, or -1 with a
+ * sentence in @errbuf when @keep does not hold for @prog as given (which
+ * is then left alone) or memory runs out.
+ */
+int bpfvm_minimize(struct bpfvm_prog *prog, bpfvm_minimize_fn keep, void *ctx,
+		   uint32_t max_tests, struct bpfvm_minimize_result *res, char *errbuf);
+
+/* ------------------------------------------------------------------ */
+/* The control-flow graph (bpfvm/cfg.c): basic blocks and edges, for
+ * `capsim filter dot` and coverage counts from stepped runs. */
+
+enum bpfvm_cfg_edge_kind {
+	BPFVM_EDGE_TRUE,	/* a conditional jump's jt branch */
+	BPFVM_EDGE_FALSE,	/* its jf branch */
+	BPFVM_EDGE_ALWAYS,	/* ja, or falling through to the next block */
+};
+
+struct bpfvm_cfg_edge {
+	uint32_t from, to;	/* block indices; always from < to */
+	uint8_t kind;		/* enum bpfvm_cfg_edge_kind */
+};
+
+/*
+ * A basic block: instructions first..last.  Leaders are instruction 0,
+ * jump targets, the instructions after jumps and returns, and every return
+ * itself, so a return is always a one-instruction block: a "return node".
+ */
+struct bpfvm_cfg_block {
+	uint32_t first, last;
+	uint32_t out[2];	/* edge indices: true then false, or one "always" */
+	uint8_t nout;		/* 0 for a return node */
+	uint8_t reachable;	/* on some path from instruction 0 */
+	uint8_t is_ret;		/* a return node, returning: */
+	uint8_t ret_src;	/*   BPF_K (ret_k), BPF_A or BPF_X */
+	uint32_t ret_k;
+};
+
+struct bpfvm_cfg {
+	uint32_t ninsns, nblocks, nedges;
+	struct bpfvm_cfg_block *blocks;	/* in program order */
+	struct bpfvm_cfg_edge *edges;	/* grouped by source block, in order */
+	uint32_t *block_of;		/* instruction index -> block index */
+};
+
+/* Build the graph of @prog in linear time.  It need not pass the verifier,
+ * but must be followable: every jump lands inside the program and the last
+ * instruction is a return or a jump.  0, or -1 with the instruction named
+ * in @errbuf.  Release with bpfvm_cfg_free(). */
+int bpfvm_cfg_build(struct bpfvm_cfg *cfg, const struct bpfvm_prog *prog, char *errbuf);
+void bpfvm_cfg_free(struct bpfvm_cfg *cfg);
+
+/* How many runs took each edge, entered each block and ended in each block
+ * (at a return node, or anywhere when a load fails or X is 0 for a
+ * division).  For every block in == sum(out edges) + end. */
+struct bpfvm_cfg_count {
+	const struct bpfvm_cfg *cfg;
+	uint64_t runs;		/* runs started (entries of block 0) */
+	uint64_t *edge;		/* [nedges] */
+	uint64_t *in;		/* [nblocks] */
+	uint64_t *end;		/* [nblocks] */
+};
+
+/* Zeroed counts for @cfg (which must outlive them); 0 or -1 (memory). */
+int bpfvm_cfg_count_init(struct bpfvm_cfg_count *c, const struct bpfvm_cfg *cfg);
+void bpfvm_cfg_count_free(struct bpfvm_cfg_count *c);
+/* A bpfvm_step_fn: pass it to bpfvm_run_traced() with the counts as @ctx. */
+void bpfvm_cfg_count_step(const struct bpfvm_step *st, void *ctx);
+
 #endif

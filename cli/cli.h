@@ -23,6 +23,7 @@ int cmd_filter(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 int cmd_fuzz_programs(int argc, char **argv);
 int cmd_fuzz_compiler(int argc, char **argv);
 
@@ -77,5 +78,28 @@ int cli_parse_semantics(const char *arg, enum bpfvm_semantics *sem);
 
 /* Parse a whole unsigned number (decimal or 0x-hex) with a bound. */
 int cli_parse_u32(const char *s, uint32_t max, uint32_t *out);
+
+/* ------------------------------------------------------------------ */
+/* The filter toolkit (cli/cmd_filter_tools.c): format conversion and the
+ * control-flow graph, and its DOT printer (cli/dot.c). */
+
+int cmd_filter_disasm(int argc, char **argv);
+int cmd_filter_asm(int argc, char **argv);
+int cmd_filter_dot(int argc, char **argv);
+
+/* What the DOT printer draws: the graph; with @count, a heat map of the
+ * runs counted; with @path as well, the one run @count holds, highlighted. */
+struct cli_dot {
+	const struct bpfvm_prog *prog;
+	const struct bpfvm_cfg *cfg;
+	const struct bpfvm_cfg_count *count;	/* NULL: the bare graph */
+	int path;				/* @count holds the one run below */
+	uint64_t path_index;			/* its record index, */
+	uint32_t path_ret, path_snap;		/* return value and bytes captured */
+	const char *title;			/* caption, or NULL */
+};
+
+/* Write @d as a DOT digraph to @out; 0, or -1 on a write error. */
+int cli_dot_write(FILE *out, const struct cli_dot *d);
 
 #endif

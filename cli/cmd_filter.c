@@ -508,6 +508,9 @@ static const struct subcommand {
 	{ "check", filter_check, "would the kernel (or libpcap) accept this program?" },
 	{ "compile", filter_compile, "compile an expression with libpcap and print it" },
 	{ "run", filter_run, "run a filter over a trace" },
+	{ "disasm", cmd_filter_disasm, "print a program in another format (d, dd, ddd, asm)" },
+	{ "asm", cmd_filter_asm, "assemble bpf_asm (or any format) to tcpdump -ddd" },
+	{ "dot", cmd_filter_dot, "draw the control-flow graph, with a trace's coverage" },
 };
 
 int cmd_filter(int argc, char **argv)

@@ -1,0 +1,535 @@
+/*
+ * cmd_filter_tools.c - `capsim filter disasm`, `filter asm` and
+ * `filter dot`: convert a program between formats, and draw its
+ * control-flow graph, bare, as a coverage heat map over a trace, or with
+ * one packet's path through it.
+ */
+#include "cli.h"
+#include "sim.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Option codes of these commands only, clear of enum cli_opt. */
+enum { OPT_TO = 512, OPT_FORMAT_OUT };
+
+/* --to FMT: a format to write (anything but auto). */
+static int parse_out_format(const char *arg, enum bpfvm_format *fmt)
+{
+	if (bpfvm_format_from_name(arg, fmt) != 0 || *fmt == BPFVM_FMT_AUTO) {
+		cli_error("--to: '%s' is not one of d, dd, ddd, asm", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_prog(const struct bpfvm_prog *prog, enum bpfvm_format fmt)
+{
+	if (bpfvm_write(stdout, prog, fmt) != 0 || fflush(stdout) != 0) {
+		cli_error("cannot write the program to standard output");
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}
+
+/* ---- filter disasm --------------------------------------------------- */
+
+int cmd_filter_disasm(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "verbose", no_argument, NULL, 'v' },
+		PROG_OPTIONS,
+		{ 0 }
+	};
+	enum bpfvm_format to = BPFVM_FMT_D;
+	struct cli_prog_src src;
+	struct bpfvm_prog prog = { 0 };
+	int c, verbose = 0, rc;
+
+	cli_prog_src_init(&src);
+	while ((c = getopt_long(argc, argv, "F:O:s:y:v", opts, NULL)) != -1) {
+		int r = cli_prog_option(&src, c, optarg);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case OPT_TO:
+			if (parse_out_format(optarg, &to) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_HELP:
+			printf("usage: capsim filter disasm [OPTIONS] (-F FILE | EXPRESSION)\n\n"
+			       "Print a program in any format: a file in one of tcpdump's formats or\n"
+			       "bpf_asm, or an expression compiled as tcpdump would when reading a file.\n\n"
+			       "  --to FMT            d (tcpdump -d listing, default), dd, ddd, or asm\n"
+			       "                      (the kernel's bpf_asm, with labels)\n"
+			       "  -v                  say how the program was obtained\n\n%s",
+			       cli_prog_help);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (cli_take_expr(&src, argc, argv, optind) != 0)
+		return EXIT_INTERNAL;
+	/* Expressions compile as for a file unless --linux-ext says otherwise. */
+	rc = cli_load_prog(&src, BPFVM_LIBPCAP, verbose, &prog);
+	if (rc == EXIT_OK)
+		rc = write_prog(&prog, to);
+	bpfvm_prog_free(&prog);
+	cli_prog_src_free(&src);
+	return rc;
+}
+
+/* ---- filter asm ------------------------------------------------------ */
+
+int cmd_filter_asm(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0 }
+	};
+	enum bpfvm_format to = BPFVM_FMT_DDD, from = BPFVM_FMT_AUTO;
+	struct bpfvm_prog prog = { 0 };
+	char err[BPFVM_ERRBUF_SIZE], *text;
+	const char *path;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TO:
+			if (parse_out_format(optarg, &to) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_FORMAT:
+			if (bpfvm_format_from_name(optarg, &from) != 0) {
+				cli_error("--format: '%s' is not one of asm, ddd, dd, d, auto", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_HELP:
+			printf("usage: capsim filter asm [OPTIONS] FILE\n\n"
+			       "Assemble a program written in the kernel's bpf_asm language (or any of\n"
+			       "tcpdump's formats) and print it, by default as tcpdump -ddd does: the\n"
+			       "form -F reads everywhere.  FILE '-' is standard input.  Errors name the\n"
+			       "place as FILE:LINE:COLUMN.  The program is not verified: use\n"
+			       "`capsim filter check` for that.\n\n"
+			       "  --to FMT            ddd (default), dd, d, or asm\n"
+			       "  --format FMT        read FILE as asm, ddd, dd or d instead of detecting it\n");
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("filter asm: give exactly one FILE ('-' for standard input)");
+		return EXIT_USAGE;
+	}
+	path = argv[optind];
+	if (!(text = cli_read_file(path, NULL)))
+		return EXIT_INPUT;
+	if (bpfvm_parse(text, strcmp(path, "-") == 0 ? "<stdin>" : path, from, &prog, err) != 0) {
+		/* Bare "file:line:col: message", as compilers print, for editors. */
+		fprintf(stderr, "%s\n", err);
+		rc = EXIT_INPUT;
+	} else {
+		rc = write_prog(&prog, to);
+	}
+	free(text);
+	bpfvm_prog_free(&prog);
+	return rc;
+}
+
+/* ---- filter dot ------------------------------------------------------ */
+
+enum out_format { OUT_DOT, OUT_SVG, OUT_PNG };
+
+struct dot_run {
+	enum bpfvm_semantics sem;
+	const char *trace;
+	int64_t only;		/* -p: the one record to run, or -1 for all */
+	uint64_t records;	/* read from the trace */
+	uint64_t reached;	/* of which the filter saw */
+	uint64_t accepted;	/* of which it returned nonzero */
+	int found;		/* -p: the record was there and reached the filter */
+	uint32_t ret, snap;	/* -p: its return value and capture length */
+};
+
+/* Run @vm over the trace, counting into @cnt; -p runs only its record.
+ * Linux semantics as `filter run` models it: each record is a frame
+ * arriving on the default device at a SOCK_RAW tap. */
+static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct bpfvm_cfg_count *cnt)
+{
+	char err[TRACE_ERRBUF_SIZE];
+	struct trace_reader *r;
+	struct trace_record rec;
+	struct sim_rx_dev dev;
+	struct sim_rx_view view;
+	uint8_t *buf = NULL;
+	size_t bufsize = 0;
+	int rc, status = EXIT_OK;
+
+	sim_rx_dev_init(&dev);
+	if (trace_open(&r, dr->trace, err) != 0) {
+		cli_error("%s", err);
+		return EXIT_INPUT;
+	}
+	if (dr->sem == BPFVM_LINUX && trace_linktype(r) != DLT_EN10MB) {
+		cli_error("%s: link type %s: linux semantics models a receiving Ethernet device; "
+			  "use --semantics libpcap for other link types",
+			  dr->trace, pcap_datalink_val_to_name(trace_linktype(r)));
+		trace_close(r);
+		return EXIT_INPUT;
+	}
+	while ((rc = trace_next(r, &rec, err)) == 1) {
+		struct bpfvm_packet pkt = {
+			.bytes = rec.bytes, .caplen = rec.caplen, .wirelen = rec.wirelen,
+		};
+		const struct bpfvm_meta *meta = NULL;
+		uint32_t ret;
+
+		dr->records++;
+		if (dr->only >= 0 && rec.index != (uint64_t)dr->only)
+			continue;
+		if (dr->sem == BPFVM_LINUX) {
+			if (rec.caplen + 4 > bufsize) {
+				uint8_t *nb = realloc(buf, rec.caplen + 4);
+
+				if (!nb) {
+					cli_error("out of memory at record %llu",
+						  (unsigned long long)rec.index);
+					status = EXIT_INTERNAL;
+					break;
+				}
+				buf = nb;
+				bufsize = rec.caplen + 4;
+			}
+			sim_rx_view(&dev, rec.bytes, rec.caplen, SIM_SOCK_RAW, buf, &view);
+			if (view.drop != SIM_DROP_NONE) {
+				if (dr->only >= 0)
+					cli_error("%s: record %llu never reached the filter: %s() "
+						  "dropped it (%s)", dr->trace,
+						  (unsigned long long)rec.index, view.drop_func,
+						  sim_drop_reason_name(view.drop));
+				continue;
+			}
+			view.meta.random_seed = 1 + rec.index;	/* as filter run's --seed 1 */
+			pkt = view.pkt;
+			meta = &view.meta;
+		}
+		ret = bpfvm_run_traced(vm, &pkt, meta, bpfvm_cfg_count_step, cnt);
+		dr->reached++;
+		dr->accepted += ret != 0;
+		if (dr->only >= 0) {
+			dr->found = 1;
+			dr->ret = ret;
+			dr->snap = bpfvm_snaplen(vm, &pkt, ret);
+		}
+	}
+	if (rc < 0) {
+		cli_error("%s", err);
+		status = EXIT_INPUT;
+	} else if (status == EXIT_OK && dr->only >= 0 && !dr->found) {
+		if ((uint64_t)dr->only >= dr->records)
+			cli_error("%s has %llu records: there is no record %lld", dr->trace,
+				  (unsigned long long)dr->records, (long long)dr->only);
+		status = EXIT_INPUT;
+	}
+	free(buf);
+	trace_close(r);
+	return status;
+}
+
+/* Pipe @len bytes of DOT through Graphviz's dot program, into @path
+ * (written as a temporary file, renamed when dot succeeded) or standard
+ * output when @path is NULL. */
+static int render(const char *dot, size_t len, enum out_format fmt, const char *path)
+{
+	char tmp[4096], *args[] = { "dot", fmt == OUT_PNG ? "-Tpng" : "-Tsvg", NULL, NULL, NULL };
+	posix_spawn_file_actions_t fa;
+	int fds[2], status, err;
+	pid_t pid;
+	size_t off = 0;
+
+	if (path) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+		args[2] = "-o";
+		args[3] = tmp;
+	}
+	if (pipe(fds) != 0) {
+		cli_error("pipe: %s", strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	err = posix_spawnp(&pid, "dot", &fa, NULL, args, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	if (err != 0) {
+		close(fds[1]);
+		if (err == ENOENT) {
+			cli_error("Graphviz's 'dot' program is not installed (Debian: apt-get "
+				  "install graphviz, or make deps); --format-out dot writes DOT "
+				  "without it");
+			return EXIT_ENV;
+		}
+		cli_error("cannot start dot: %s", strerror(err));
+		return EXIT_ENV;
+	}
+	/* If dot dies early, writes fail with EPIPE rather than killing us. */
+	signal(SIGPIPE, SIG_IGN);
+	while (off < len) {
+		ssize_t n = write(fds[1], dot + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fds[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (off < len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		cli_error("dot failed (%s)%s", off < len ? "it stopped reading" : "see its message above",
+			  path ? "; nothing written" : "");
+		if (path)
+			unlink(tmp);
+		return EXIT_INTERNAL;
+	}
+	if (path && rename(tmp, path) != 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}
+
+/* Write DOT text to @path (temporary name, then renamed) or stdout. */
+static int write_dot(const char *dot, size_t len, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (!path) {
+		if (fwrite(dot, 1, len, stdout) != len || fflush(stdout) != 0) {
+			cli_error("cannot write to standard output");
+			return EXIT_INTERNAL;
+		}
+		return EXIT_OK;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+	if (!(f = fopen(tmp, "w"))) {
+		cli_error("%s: %s", path, strerror(errno));
+		return EXIT_INPUT;
+	}
+	if (fwrite(dot, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}
+
+static int format_from_name(const char *s, enum out_format *fmt)
+{
+	if (strcmp(s, "dot") == 0 || strcmp(s, "gv") == 0)
+		*fmt = OUT_DOT;
+	else if (strcmp(s, "svg") == 0)
+		*fmt = OUT_SVG;
+	else if (strcmp(s, "png") == 0)
+		*fmt = OUT_PNG;
+	else
+		return -1;
+	return 0;
+}
+
+/* The caption: what program, and over what. */
+static void make_title(char *buf, size_t size, const struct cli_prog_src *src,
+		       const struct dot_run *dr)
+{
+	int n = src->file ? snprintf(buf, size, "%s", src->file)
+			  : snprintf(buf, size, "'%s'", src->expr);
+
+	if (n < 0 || (size_t)n >= size || !dr->trace)
+		return;
+	if (dr->only >= 0)
+		snprintf(buf + n, size - n, "\nrecord %lld of %s (%s semantics): returned %u, "
+			 "%u bytes captured", (long long)dr->only, dr->trace,
+			 bpfvm_semantics_name(dr->sem), dr->ret, dr->snap);
+	else
+		snprintf(buf + n, size - n, "\nover %s (%s semantics): %llu of %llu records reached "
+			 "the filter, %llu accepted", dr->trace, bpfvm_semantics_name(dr->sem),
+			 (unsigned long long)dr->reached, (unsigned long long)dr->records,
+			 (unsigned long long)dr->accepted);
+}
+
+int cmd_filter_dot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "semantics", required_argument, NULL, OPT_SEMANTICS },
+		{ "format-out", required_argument, NULL, OPT_FORMAT_OUT },
+		{ "verbose", no_argument, NULL, 'v' },
+		PROG_OPTIONS,
+		{ 0 }
+	};
+	struct dot_run dr = { .sem = BPFVM_LINUX, .only = -1 };
+	struct cli_prog_src src;
+	struct bpfvm_prog prog = { 0 };
+	struct bpfvm_cfg cfg = { 0 };
+	struct bpfvm_cfg_count cnt = { 0 };
+	struct bpfvm *vm = NULL;
+	struct cli_dot d = { 0 };
+	enum out_format fmt = OUT_DOT;
+	const char *out = NULL;
+	char err[BPFVM_ERRBUF_SIZE], title[1024], *text = NULL;
+	size_t textlen = 0;
+	FILE *mem;
+	int c, rc, verbose = 0, fmt_set = 0;
+	uint32_t v;
+
+	cli_prog_src_init(&src);
+	while ((c = getopt_long(argc, argv, "F:O:s:y:r:p:o:v", opts, NULL)) != -1) {
+		int r = cli_prog_option(&src, c, optarg);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'r':
+			dr.trace = optarg;
+			break;
+		case 'p':
+			if (cli_parse_u32(optarg, UINT32_MAX, &v) != 0) {
+				cli_error("-p: '%s' is not a record index", optarg);
+				return EXIT_USAGE;
+			}
+			dr.only = v;
+			break;
+		case 'o':
+			out = strcmp(optarg, "-") == 0 ? NULL : optarg;
+			break;
+		case OPT_FORMAT_OUT:
+			if (format_from_name(optarg, &fmt) != 0) {
+				cli_error("--format-out: '%s' is not one of dot, svg, png", optarg);
+				return EXIT_USAGE;
+			}
+			fmt_set = 1;
+			break;
+		case OPT_SEMANTICS:
+			if (cli_parse_semantics(optarg, &dr.sem) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_HELP:
+			printf("usage: capsim filter dot [OPTIONS] (-F FILE | EXPRESSION)\n\n"
+			       "Draw the program's control-flow graph with Graphviz: basic blocks with\n"
+			       "their instructions, T(rue)/F(alse) edges of conditional jumps, return\n"
+			       "nodes with their values; unreachable blocks greyed (the kernel still\n"
+			       "checks them).  With -r, every edge carries how many records of the\n"
+			       "trace took it, coloured and thickened by share (a coverage heat map);\n"
+			       "with -p as well, only that record's path is drawn, in bold red.\n\n"
+			       "  -r TRACE            run every record of TRACE (pcap, pcapng, '-')\n"
+			       "  -p INDEX            only record INDEX (0-based): highlight its path\n"
+			       "  --semantics S       linux (default, as `filter run`: each record is a\n"
+			       "                      frame arriving at a SOCK_RAW tap) or libpcap\n"
+			       "  -o FILE             write to FILE instead of standard output; the\n"
+			       "                      format follows its extension (.dot, .gv, .svg, .png)\n"
+			       "  --format-out F      dot (default), svg or png; svg and png are drawn by\n"
+			       "                      Graphviz's dot program\n"
+			       "  -v                  say how the program was obtained\n\n%s",
+			       cli_prog_help);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (out && !fmt_set) {
+		const char *ext = strrchr(out, '.');
+
+		if (!ext || strchr(ext, '/') || format_from_name(ext + 1, &fmt) != 0) {
+			cli_error("-o %s: say which format with --format-out dot|svg|png, or name "
+				  "the file .dot, .svg or .png", out);
+			return EXIT_USAGE;
+		}
+	}
+	if (dr.only >= 0 && !dr.trace) {
+		cli_error("-p INDEX picks a record of a trace: give -r TRACE too");
+		return EXIT_USAGE;
+	}
+	if (cli_take_expr(&src, argc, argv, optind) != 0)
+		return EXIT_INTERNAL;
+	rc = cli_load_prog(&src, dr.sem, verbose, &prog);
+	if (rc != EXIT_OK)
+		goto out;
+	if (bpfvm_cfg_build(&cfg, &prog, err) != 0) {
+		cli_error("cannot follow the program's control flow: %s", err);
+		rc = EXIT_INPUT;
+		goto out;
+	}
+	if (dr.trace) {
+		if (bpfvm_create(&vm, &prog, dr.sem, err) != 0) {
+			cli_error("the %s would not accept this program, so it cannot run: %s",
+				  dr.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
+			rc = EXIT_INPUT;
+			goto out;
+		}
+		if (bpfvm_cfg_count_init(&cnt, &cfg) != 0) {
+			cli_error("out of memory");
+			rc = EXIT_INTERNAL;
+			goto out;
+		}
+		rc = count_trace(vm, &dr, &cnt);
+		if (rc != EXIT_OK)
+			goto out;
+		d.count = &cnt;
+		d.path = dr.only >= 0;
+		d.path_index = (uint64_t)dr.only;
+		d.path_ret = dr.ret;
+		d.path_snap = dr.snap;
+	}
+	make_title(title, sizeof(title), &src, &dr);
+	d.prog = &prog;
+	d.cfg = &cfg;
+	d.title = title;
+	if (!(mem = open_memstream(&text, &textlen))) {
+		cli_error("out of memory writing the graph");
+		rc = EXIT_INTERNAL;
+		goto out;
+	}
+	rc = cli_dot_write(mem, &d);
+	if (fclose(mem) != 0 || rc != 0) {
+		cli_error("out of memory writing the graph");
+		rc = EXIT_INTERNAL;
+		goto out;
+	}
+	rc = fmt == OUT_DOT ? write_dot(text, textlen, out) : render(text, textlen, fmt, out);
+out:
+	free(text);
+	bpfvm_cfg_count_free(&cnt);
+	bpfvm_cfg_free(&cfg);
+	bpfvm_destroy(vm);
+	bpfvm_prog_free(&prog);
+	cli_prog_src_free(&src);
+	return rc;
+}

@@ -20,15 +20,21 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const drop_names[SIM_DROP_REASON_COUNT] = {
-	[SIM_DROP_NONE] = "NOT_DROPPED_YET",
-	[SIM_DROP_PKT_TOO_SMALL] = "PKT_TOO_SMALL",
-	[SIM_DROP_PKT_TOO_BIG] = "PKT_TOO_BIG",
+static const char *const drop_names[SIM_DROP_REASON_COUNT][2] = {
+	[SIM_DROP_NONE] = { "NOT_DROPPED_YET", "not dropped" },
+#define SIM_DROP(name, what) [SIM_DROP_##name] = { #name, what },
+#include "dropreasons.h"
+#undef SIM_DROP
 };
 
 const char *sim_drop_reason_name(enum sim_drop_reason r)
 {
-	return (unsigned)r < SIM_DROP_REASON_COUNT ? drop_names[r] : "UNKNOWN";
+	return (unsigned)r < SIM_DROP_REASON_COUNT ? drop_names[r][0] : "UNKNOWN";
+}
+
+const char *sim_drop_reason_text(enum sim_drop_reason r)
+{
+	return (unsigned)r < SIM_DROP_REASON_COUNT ? drop_names[r][1] : "unknown";
 }
 
 void sim_rx_dev_init(struct sim_rx_dev *dev)

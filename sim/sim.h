@@ -14,14 +14,18 @@
 #include <stdint.h>
 #include "bpfvm.h"
 
-/* Drop reasons under the kernel's names (include/net/dropreason-core.h). */
+/* Drop reasons under the kernel's names (sim/dropreasons.h). */
 enum sim_drop_reason {
 	SIM_DROP_NONE = 0,
-	SIM_DROP_PKT_TOO_SMALL,	/* shorter than the headers the stage must pull */
-	SIM_DROP_PKT_TOO_BIG,	/* longer than the device accepts */
+#define SIM_DROP(name, what) SIM_DROP_##name,
+#include "dropreasons.h"
+#undef SIM_DROP
 	SIM_DROP_REASON_COUNT
 };
+/* "NETFILTER_DROP"; "NOT_DROPPED_YET" for SIM_DROP_NONE. */
 const char *sim_drop_reason_name(enum sim_drop_reason r);
+/* A short sentence saying what the reason means. */
+const char *sim_drop_reason_text(enum sim_drop_reason r);
 
 /* The receiving Ethernet device, as far as the receive path looks at it. */
 struct sim_rx_dev {

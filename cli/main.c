@@ -26,6 +26,7 @@ static const struct command {
 } commands[] = {
 	{ "filter", cmd_filter, "check, compile and run classic BPF filters (kernel or libpcap semantics)" },
 	{ "trace", cmd_trace, "generate sample traces" },
+	{ "live", cmd_live, "the same filters on the running kernel, in a private network namespace" },
 	{ "bench", cmd_bench, "measure the VM against libpcap's bpf_filter()" },
 };
 

@@ -241,4 +241,503 @@ void live_filter_counters(const struct live_filter *lf, struct live_filter_count
 
 void live_filter_close(struct live_filter *lf);
 
+/* ------------------------------------------------------------------ */
+/* fuzzprog.c: `capsim fuzz programs` - random classic programs, valid
+ * and deliberately broken, through our verifier and VM and through the
+ * kernel.  Phase A: bpfvm_verify(BPFVM_LINUX) against SO_ATTACH_FILTER on
+ * a plain socket.  Phase B: programs both accept run on frames through the
+ * model and through live_filter_run().  Every disagreement is minimised
+ * with bpfvm_minimize().  Deterministic for a seed. */
+
+struct sim_rx_dev;
+
+/* Where a program came from: bpfvm_progen() classes (enum bpfvm_defect,
+ * 0 = valid), then these. */
+enum live_fuzz_source {
+	LIVE_FUZZ_SRC_RAW = BPFVM_DEFECT_COUNT,	/* random bytes */
+	LIVE_FUZZ_SRC_SOUP,	/* whitelisted codes, random operands and jumps */
+	LIVE_FUZZ_SRC_MUTANT,	/* a valid program with a few fields changed */
+	LIVE_FUZZ_SRC_BULK,	/* 1000 to 4096 instructions near the kernel's size limits */
+	LIVE_FUZZ_NSOURCES
+};
+const char *live_fuzz_source_name(unsigned src);
+
+/* What one side did with one frame. */
+struct live_fuzz_outcome {
+	uint8_t reached;	/* it reached the ptype_all taps */
+	uint8_t delivered;	/* the program returned non-zero */
+	uint32_t len;		/* skb->len the filter ran on (tp_len) */
+	uint32_t snaplen;	/* bytes captured (tp_snaplen) */
+	const uint8_t *bytes;	/* those bytes */
+};
+
+/*
+ * The engines checked against the kernel, replaceable so a test can plant
+ * a bug and see the campaign catch it.
+ *  verify: 0 if the program would attach, else -1 and a sentence in
+ *          @errbuf (BPFVM_ERRBUF_SIZE).
+ *  model:  fill @out[i] for each frame as a tap of @sock_type (SOCK_RAW or
+ *          SOCK_DGRAM) on @dev would see it; @buf holds at least the sum
+ *          of @lens bytes and out[i].bytes may point into it or into
+ *          @frames.  0, or -1 and a sentence in @errbuf.
+ */
+struct live_fuzz_engines {
+	int (*verify)(void *ctx, const struct bpfvm_prog *prog, char *errbuf);
+	int (*model)(void *ctx, const struct bpfvm_prog *prog, const struct sim_rx_dev *dev,
+		     int sock_type, const uint8_t *const *frames, const uint32_t *lens, size_t n,
+		     uint8_t *buf, struct live_fuzz_outcome *out, char *errbuf);
+	void *ctx;
+};
+
+/* The project's own engines: bpfvm_verify(BPFVM_LINUX); sim_rx_view() ->
+ * bpfvm_run() -> bpfvm_snaplen().  @ctx is unused. */
+int live_fuzz_verify_default(void *ctx, const struct bpfvm_prog *prog, char *errbuf);
+int live_fuzz_model_default(void *ctx, const struct bpfvm_prog *prog,
+			    const struct sim_rx_dev *dev, int sock_type,
+			    const uint8_t *const *frames, const uint32_t *lens, size_t n,
+			    uint8_t *buf, struct live_fuzz_outcome *out, char *errbuf);
+void live_fuzz_engines_default(struct live_fuzz_engines *e);
+
+/* Running totals; also handed to the progress callback. */
+struct live_fuzz_stats {
+	uint64_t programs;		/* generated and compared in phase A */
+	uint64_t by_source[LIVE_FUZZ_NSOURCES];
+	uint64_t kernel_accepted;	/* SO_ATTACH_FILTER took them */
+	uint64_t kernel_enomem;		/* refused for the option-memory charge */
+	uint64_t verify_disagreements;	/* programs */
+	uint64_t exec_programs;		/* accepted programs run on frames */
+	uint64_t excluded;		/* accepted programs kept out of phase B ... */
+	uint64_t excluded_by[SKF_AD_MAX / 4]; /* ... by the ancillary load (SKF_AD_x / 4) */
+	uint64_t packet_socket_refused;	/* the packet socket refused a program the plain one took */
+	uint64_t frames_modelled;
+	uint64_t frames_compared;	/* frame verdicts compared with the kernel */
+	uint64_t frames_unsent;		/* the kernel would not send them: not compared */
+	uint64_t exec_disagreements;	/* programs with a frame that differs */
+	uint64_t frame_disagreements;	/* frames that differ */
+	uint64_t unminimised;		/* disagreements past max_findings */
+	uint64_t minimize_tests;	/* predicate calls */
+	double seconds_verify, seconds_exec, seconds_minimize, seconds_total;
+	int stopped_early;		/* the time limit ended the campaign */
+	int ifindex;			/* SKF_AD_IFINDEX pinned to this (0: not pinned) */
+	uint32_t pool_frames;		/* generated frames */
+	uint32_t extra_frames;		/* the caller's frames (a trace's records) */
+};
+
+struct live_fuzz_opts {
+	uint64_t seed;			/* default 1 */
+	uint64_t programs;		/* default 10000 */
+	double seconds;			/* stop after this long (0: no limit); checked
+					 * between programs, so what ran is what
+					 * -n <stats.programs> runs */
+	int live;			/* phase B through the kernel (default 1); 0: the
+					 * model alone runs the frames */
+	int sock_type;			/* the filtered tap: SOCK_RAW (default) or SOCK_DGRAM */
+	int pin_ifindex;		/* default 1; 0: programs reading ifidx are excluded */
+	uint32_t exclude;		/* bit SKF_AD_x / 4 set: programs loading it stay out
+					 * of phase B (default rxhash, cpu, rand); only
+					 * with @live: the model alone runs them all */
+	uint32_t frames_per_prog;	/* generated frames per program (default 64) */
+	uint32_t pool;			/* generated frames to draw from (default 512) */
+	const uint8_t *const *extra;	/* more frames (a trace's records), each run... */
+	const uint32_t *extra_lens;
+	size_t n_extra;
+	uint32_t extra_per_prog;	/* ... up to this many per program (default 64) */
+	uint32_t workers;		/* live harnesses (namespaces) running programs side
+					 * by side (default 8, at most 64); which programs
+					 * and frames run does not depend on it, the order
+					 * in which disagreements are met does */
+	uint32_t max_findings;		/* disagreements minimised and kept (default 20) */
+	uint32_t minimize_tests;	/* predicate calls per minimisation (default 2000) */
+	const struct live_fuzz_engines *engines; /* NULL: live_fuzz_engines_default() */
+	void (*progress)(void *ctx, const struct live_fuzz_stats *st); /* after each program */
+	void *progress_ctx;
+};
+void live_fuzz_opts_init(struct live_fuzz_opts *o);
+
+enum live_fuzz_phase { LIVE_FUZZ_PHASE_VERIFY, LIVE_FUZZ_PHASE_EXEC };
+
+/* One disagreement, minimised.  Everything it points to is owned by the
+ * report. */
+struct live_fuzz_finding {
+	enum live_fuzz_phase phase;
+	const char *what;		/* one line: "the verifier accepts, the kernel refuses" */
+	uint64_t program;		/* index in the campaign (same seed: same program) */
+	unsigned source;		/* enum bpfvm_defect or enum live_fuzz_source */
+	struct bpfvm_prog original;
+	struct bpfvm_prog minimized;	/* = original when not reproduced */
+	struct bpfvm_minimize_result min;
+	int reproduced;			/* it showed again alone (phase B: on that frame alone) */
+	uint64_t repeats;		/* later programs that minimised to the same */
+	/* Verdicts on the minimised program. */
+	int verify_rc;			/* the engine's verify: 0 accepts */
+	char verify_msg[BPFVM_ERRBUF_SIZE];
+	int kernel_errno;		/* SO_ATTACH_FILTER: 0 accepts */
+	/* Phase B: the frame and both outcomes on it. */
+	uint8_t *frame;
+	uint32_t frame_len;
+	long extra_index;		/* index in opts.extra, or -1 for a generated frame */
+	struct live_fuzz_outcome model, kernel;
+};
+
+struct live_fuzz_report {
+	struct live_fuzz_stats st;
+	struct live_fuzz_finding *findings;
+	size_t n_findings;
+	struct live_filter_counters harness; /* the live harness's counters */
+};
+
+/*
+ * Run a campaign.  Returns 0 when it ran to its end (whatever it found:
+ * see rep->n_findings and the disagreement counters), or a negative enum
+ * live_error (LIVE_ERR_PERM without root while @o->live) with a sentence
+ * in @errbuf; @rep then holds what was done.  Free @rep with
+ * live_fuzz_report_free() in both cases.
+ */
+int live_fuzz_programs(const struct live_fuzz_opts *o, struct live_fuzz_report *rep,
+		       char *errbuf);
+void live_fuzz_report_free(struct live_fuzz_report *rep);
+
+/* ---- end of fuzzprog.c ---- */
+
 #endif
+
+/* ================================================================== */
+/* BEGIN fuzz compiler block (live/exprgen.c, live/fuzzcomp.c):
+ * random pcap-filter expressions, and libpcap's optimizer checked against
+ * its own unoptimized output. */
+
+#ifndef CAPSIM_LIVE_FUZZCOMP_H
+#define CAPSIM_LIVE_FUZZCOMP_H
+
+/* ---- exprgen.c: expressions as trees ------------------------------ */
+
+enum live_expr_kind {
+	LIVE_EX_AND, LIVE_EX_OR, LIVE_EX_NOT,	/* boolean: kid[0] (and kid[1]) */
+	LIVE_EX_PRIM,				/* a primitive: op is enum live_prim */
+	LIVE_EX_REL,				/* kid[0] relop kid[1]; op indexes = != < <= > >= */
+	LIVE_EX_BIN,				/* kid[0] op kid[1]; op indexes + - * / % & | ^ << >> */
+	LIVE_EX_NEG,				/* - kid[0] */
+	LIVE_EX_NUM,				/* num[0]; op != 0 names it (tcpflags, tcp-syn, ...) */
+	LIVE_EX_LEN,				/* len */
+	LIVE_EX_LOAD,				/* proto[kid[0] : size]; op indexes the protocol */
+};
+
+enum live_prim {
+	LIVE_PRIM_PROTO,	/* ip, tcp, llc, ... (qual[0]) */
+	LIVE_PRIM_HOST,		/* [proto] [dir] host ADDR (qual[2] & 1: IPv6) */
+	LIVE_PRIM_NET,		/* [proto] [dir] net ADDR/size or ADDR mask M (qual[2] & 2) */
+	LIVE_PRIM_ETHER_HOST,	/* ether [dir] host MAC */
+	LIVE_PRIM_BCAST,	/* ether broadcast, ip multicast, ... */
+	LIVE_PRIM_PORT,		/* [tcp|udp|sctp] [dir] port N */
+	LIVE_PRIM_PORTRANGE,	/* [tcp|udp|sctp] [dir] portrange A-B */
+	LIVE_PRIM_VLAN,		/* vlan [N] (qual[0]: N given) */
+	LIVE_PRIM_MPLS,		/* mpls [N] */
+	LIVE_PRIM_PPPOES,	/* pppoes [N] */
+	LIVE_PRIM_LEN,		/* greater N, less N */
+	LIVE_PRIM_IPPROTO,	/* ip proto N, ip6 protochain \tcp, ... */
+	LIVE_PRIM_ETHERPROTO,	/* ether proto N */
+	LIVE_PRIM_INOUT,	/* inbound, outbound */
+	LIVE_PRIM_IFINDEX,	/* ifindex N */
+};
+
+/* One node; every node prints itself (live_expr_print), so the reducer
+ * can rewrite the tree and print it again. */
+struct live_expr {
+	uint8_t kind;		/* enum live_expr_kind */
+	uint8_t op;		/* see enum live_expr_kind */
+	uint8_t size;		/* LOAD: 1, 2, 4 or 0 (unwritten); NET: prefix length */
+	uint8_t qual[3];	/* PRIM: protocol, direction, variant */
+	uint32_t num[4];	/* PRIM: numbers, addresses; NUM: the value */
+	struct live_expr *kid[2];
+};
+
+struct live_exprgen_opts {
+	unsigned max_depth;		/* and/or/not nesting (default 4) */
+	unsigned max_arith_depth;	/* arithmetic nesting (default 3) */
+	int linux_ext;			/* also inbound/outbound/ifindex */
+};
+void live_exprgen_opts_init(struct live_exprgen_opts *o);
+
+/* A random expression from @rng (advanced); deterministic for a state.
+ * @o may be NULL.  NULL only when out of memory; free with live_expr_free(). */
+struct live_expr *live_expr_gen(uint64_t *rng, const struct live_exprgen_opts *o);
+void live_expr_free(struct live_expr *e);
+struct live_expr *live_expr_copy(const struct live_expr *e);
+size_t live_expr_nodes(const struct live_expr *e);
+
+/* Print as libpcap reads it into @buf (always NUL-terminated when @size >
+ * 0); returns the length the whole text needs, as snprintf does. */
+size_t live_expr_print(const struct live_expr *e, char *buf, size_t size);
+/* The same into a new string (the caller frees); NULL when out of memory. */
+char *live_expr_string(const struct live_expr *e);
+
+/* Every one-step simplification of @e (a subtree replaced by a child,
+ * a qualifier dropped, a constant moved toward 0, 1 or a power of two),
+ * each strictly smaller; an array of *@count new trees (the caller frees
+ * each and the array), NULL when out of memory. */
+struct live_expr **live_expr_variants(const struct live_expr *e, size_t *count);
+
+/* Does the property still hold?  Given candidates in order, return the
+ * index of the first that keeps it, or -1. */
+typedef long (*live_expr_pred)(const struct live_expr *const *cands, size_t n, void *ctx);
+
+/* Greedy reduction: replace @e by the first simplification @pred keeps,
+ * until none does or @max_rounds.  Returns a new tree (NULL when out of
+ * memory) and the rounds taken in *@rounds (may be NULL). */
+struct live_expr *live_expr_reduce(const struct live_expr *e, live_expr_pred pred, void *ctx,
+				   unsigned max_rounds, unsigned *rounds);
+
+/* ---- fuzzcomp.c: the campaign ------------------------------------- */
+
+/* The four ways an expression is compiled. */
+enum live_fc_cfg {
+	LIVE_FC_OFF_O1,		/* pcap_open_dead, optimizer on: libpcap semantics */
+	LIVE_FC_OFF_O0,		/* ... optimizer off */
+	LIVE_FC_LIN_O1,		/* a live Linux handle (Linux extensions): linux semantics */
+	LIVE_FC_LIN_O0,
+	LIVE_FC_CFG_COUNT
+};
+
+enum live_fc_kind {
+	LIVE_FC_VERDICT,	/* -O1 and -O0 return different values for a packet,
+				 * both runs ending at a return */
+	LIVE_FC_VERDICT_OOB,	/* ... where one run ended at a load past the captured
+				 * bytes (which returns 0) and the other did not load there */
+	LIVE_FC_COMPILE_ERROR,	/* one compiles and the other does not, or their messages differ */
+	LIVE_FC_REJECTED,	/* a compiled program the validator/verifier refuses */
+	LIVE_FC_CRASH,		/* pcap_compile died on a signal */
+	LIVE_FC_HANG,		/* pcap_compile did not return in time */
+	LIVE_FC_KERNEL,		/* the kernel's verdict differs from the VM's (linux) */
+	LIVE_FC_KIND_COUNT
+};
+const char *live_fc_kind_name(enum live_fc_kind k);
+
+/* What happened to one pair (-O1, -O0) of one expression. */
+enum live_fc_outcome {
+	LIVE_FC_OUT_IDENTICAL,	/* both compiled to the same instructions */
+	LIVE_FC_OUT_COMPARED,	/* different programs, run over every packet */
+	LIVE_FC_OUT_BOTH_ERR,	/* neither compiled */
+	LIVE_FC_OUT_ONE_ERR,	/* only one compiled (a finding) */
+	LIVE_FC_OUT_REJECTED,	/* the VM refused one (a finding) */
+	LIVE_FC_OUT_TOO_LONG,	/* longer than the kernel allows (linux pair) */
+	LIVE_FC_OUT_DIED,	/* the compiler crashed or hung (a finding) */
+	LIVE_FC_OUT_COUNT
+};
+
+struct live_fc_stats {
+	uint64_t exprs;				/* expressions generated and handled */
+	uint64_t compiles[LIVE_FC_CFG_COUNT];	/* pcap_compile calls */
+	uint64_t compiled[LIVE_FC_CFG_COUNT];	/* ... that produced a program */
+	uint64_t rejects_all[LIVE_FC_CFG_COUNT]; /* ... that failed with "expression rejects
+						 * all packets" (compared as ret #0) */
+	uint64_t outcome[2][LIVE_FC_OUT_COUNT]; /* [0] offline pair, [1] linux-ext pair */
+	uint64_t pairs_differing[2];		/* compared pairs that disagreed somewhere */
+	uint64_t runs;				/* program runs in the VM */
+	uint64_t kernel_programs, kernel_frames;
+	uint64_t findings[LIVE_FC_KIND_COUNT];	/* distinct (after reduction) */
+	uint64_t occurrences[LIVE_FC_KIND_COUNT]; /* expressions that showed one */
+	uint64_t children;			/* compiling processes forked */
+	uint64_t reduce_compiles;		/* pcap_compile calls made by reductions */
+	uint32_t packets, kernel_packets;	/* in the packet set */
+	double seconds;
+};
+
+struct live_fc_finding {
+	enum live_fc_kind kind;
+	int pair;			/* 0: offline (libpcap), 1: Linux extensions (linux) */
+	uint64_t expr_index;		/* which expression of the campaign */
+	char *expr;			/* as generated */
+	char *reduced;			/* after reduction (== expr when not reduced) */
+	unsigned reduce_rounds;
+	uint64_t dups;			/* later expressions that reduced to the same */
+	/* The reduced expression compiled, [0] -O1 and [1] -O0: */
+	int ok[2];
+	char *err[2];			/* libpcap's message when !ok[i] */
+	int rejects_all[2];		/* "expression rejects all packets": prog is ret #0 */
+	struct bpfvm_prog prog[2];
+	char note[BPFVM_ERRBUF_SIZE];	/* verifier message, crash details */
+	int sig;			/* CRASH: the signal */
+	int reproduced_alone;		/* CRASH/HANG: again when compiled alone */
+	/* VERDICT and KERNEL: the packet. */
+	int has_packet;
+	uint32_t pkt_index;		/* in the packet set */
+	int pkt_generated;		/* 0: trace record pkt_origin, 1: generated frame */
+	uint64_t pkt_origin;
+	uint8_t *pkt;
+	uint32_t pkt_caplen, pkt_wirelen;
+	uint32_t pkts_differing;	/* packets the original expression split on */
+	uint32_t ret[2];		/* what each program returned */
+	int oob[2];			/* that run ended at a load past the captured bytes */
+	int pcap_checked;		/* offline pair: bpf_filter() ran them too */
+	uint32_t pcap_ret[2];		/* ... and returned these */
+	/* Where the two runs part: the first packet load (counted from 0)
+	 * that differs in offset or size, or where one run ends instead. */
+	uint32_t part_load;
+	uint32_t part_pc[2];
+	int part_end[2];		/* that run returned instead of loading */
+	int32_t part_off[2];
+	uint8_t part_size[2];
+	/* KERNEL: which program, the kernel's snaplen and the VM's. */
+	int kernel_prog;
+	uint32_t kernel_snap, vm_snap;
+	int kernel_delivered;
+};
+
+struct live_fc_opts {
+	uint64_t seed;
+	uint64_t max_exprs;		/* -n; 0: until @seconds */
+	double seconds;			/* 0: no limit (then max_exprs must be set) */
+	const char *trace;		/* the packets (NULL: generated frames only) */
+	uint32_t gen_frames;		/* generated frames added */
+	int linux_ext;			/* compile with Linux extensions too (root) */
+	int kernel;			/* run the linux-ext programs on the kernel too */
+	uint32_t kernel_frames;		/* at most this many packets to the kernel (256) */
+	int isolate;			/* compile in forked children (default 1) */
+	uint32_t batch;			/* expressions per child (128) */
+	uint32_t timeout_ms;		/* per pcap_compile call (5000) */
+	uint32_t max_findings;		/* findings kept (and reduced) per kind (20) */
+	unsigned reduce_rounds;		/* per finding (300) */
+	struct live_exprgen_opts gen;
+	const char *crash_on;		/* tests only: the compiling process dies with
+					 * SIGSEGV on an expression containing this */
+	/* Called after every batch (may be NULL). */
+	void (*progress)(const struct live_fc_stats *st, void *ctx);
+	void *progress_ctx;
+};
+void live_fc_opts_init(struct live_fc_opts *o);
+
+struct live_fc_result {
+	struct live_fc_stats stats;
+	struct live_fc_finding *findings;
+	size_t n_findings;
+};
+
+/*
+ * Run a campaign.  Returns 0 with @res filled (findings are results, not
+ * failures; release with live_fc_result_free()), or a negative enum
+ * live_error with a sentence in @errbuf (LIVE_ERR_ARG for a bad option or
+ * trace, LIVE_ERR_PERM when Linux extensions or the kernel need root).
+ */
+int live_fc_run(const struct live_fc_opts *o, struct live_fc_result *res, char *errbuf);
+void live_fc_result_free(struct live_fc_result *res);
+
+/* Compile @expr once as @cfg, in this process; for tests and tools.
+ * 0 and @prog, or -1 with libpcap's message in @errbuf. */
+int live_fc_compile(const char *expr, enum live_fc_cfg cfg, struct bpfvm_prog *prog, char *errbuf);
+
+#endif /* CAPSIM_LIVE_FUZZCOMP_H */
+/* END fuzz compiler block */
+
+/* ================================================================== */
+/* BEGIN live compare block (live/compare.c): the model's linux semantics
+ * against a struct live_verdict, frame by frame and aspect by aspect, for
+ * `capsim live filter`.  Nothing here prints. */
+
+#ifndef CAPSIM_LIVE_COMPARE_H
+#define CAPSIM_LIVE_COMPARE_H
+
+#include "sim.h"
+
+/* What one frame can disagree on; each is counted on its own. */
+enum live_aspect {
+	LIVE_ASPECT_REACHED,	/* reached the ptype_all taps, or dropped before them */
+	LIVE_ASPECT_DELIVERED,	/* the program returned non-zero (both reached) */
+	LIVE_ASPECT_CAPLEN,	/* tp_len and tp_snaplen (both delivered) */
+	LIVE_ASPECT_BYTES,	/* the captured bytes (both delivered) */
+	LIVE_ASPECT_PKTTYPE,	/* sll_pkttype (both reached) */
+	LIVE_ASPECT_VLAN,	/* TP_STATUS_VLAN_VALID, _TPID_VALID, tp_vlan_tci, tp_vlan_tpid */
+	LIVE_ASPECT_PROTOCOL,	/* sll_protocol: skb->protocol */
+	LIVE_ASPECT_COUNT
+};
+/* "reached taps", "delivered", "caplen", "bytes", "pkt_type", "vlan", "protocol". */
+const char *live_aspect_name(enum live_aspect a);
+
+/* What the model says the kernel does with one frame: the same fields as
+ * struct live_verdict, from sim_rx_view() -> bpfvm_run() -> bpfvm_snaplen(). */
+struct live_model_verdict {
+	enum sim_drop_reason drop; /* SIM_DROP_NONE when it reaches the taps */
+	const char *drop_func;	   /* the kernel function that drops it */
+	uint8_t reached, delivered;
+	uint8_t pkttype, vlan_valid;
+	uint16_t vlan_tci, vlan_tpid, protocol;
+	uint32_t ret;		/* the program's return value */
+	uint32_t len;		/* skb->len from the tap's start: what tp_len would be */
+	uint32_t snaplen;	/* min(ret, len) when delivered, else 0 */
+	const uint8_t *bytes;	/* @snaplen bytes, NULL if not delivered; valid until
+				 * the next live_model_frame() on the handle */
+};
+
+/* One frame compared.  Bits are 1u << enum live_aspect. */
+struct live_frame_result {
+	uint64_t index;			  /* the caller's frame number */
+	int not_sendable;		  /* packet_snd() refused it: kernel->send_errno */
+	uint32_t compared;		  /* aspects compared */
+	uint32_t mismatched;		  /* ... and found to differ */
+	const struct live_verdict *kernel; /* as passed in */
+	struct live_model_verdict model;
+};
+
+#define LIVE_SEND_ERRORS_MAX 8
+
+/* Running totals over a handle's life. */
+struct live_compare_totals {
+	uint64_t frames;		/* compared or counted as not sendable */
+	uint64_t sent;			/* packet_snd() took them */
+	uint64_t not_sendable;		/* it refused them: never mismatches */
+	uint64_t not_sendable_model_drops; /* ... of which the model drops before the taps */
+	struct {
+		int err;
+		uint64_t count;
+	} send_errors[LIVE_SEND_ERRORS_MAX]; /* not sendable, by errno, first seen first */
+	size_t n_send_errors;
+	uint64_t other_send_errors;	/* errnos past LIVE_SEND_ERRORS_MAX */
+	uint64_t kernel_reached, kernel_delivered;
+	uint64_t compared[LIVE_ASPECT_COUNT];
+	uint64_t agreed[LIVE_ASPECT_COUNT];
+	uint64_t mismatched_frames;	/* frames with at least one aspect differing */
+};
+
+/* Does @prog read a value the kernel does not make reproducible
+ * (SKF_AD_RXHASH, SKF_AD_CPU, SKF_AD_RANDOM)?  Returns the first such
+ * SKF_AD_* offset, or -1. */
+int live_prog_unreproducible(const struct bpfvm_prog *prog);
+
+struct live_compare;
+
+/*
+ * A comparer for @prog on the model's device @dev (pin dev->ifindex, mac
+ * and mtu to the live harness's: live_filter_ifindex() ...) with a tap of
+ * type @sock.  When the program reads an unreproducible value the
+ * delivered, caplen and bytes aspects are never compared (see
+ * live_compare_skipped()); reached, pkt_type, vlan and protocol still are,
+ * as they come before the filter.  Returns 0 and *@c (release with
+ * live_compare_destroy()), LIVE_ERR_PROG with the model verifier's message
+ * when it rejects @prog, or LIVE_ERR_SYS when out of memory.
+ */
+int live_compare_create(struct live_compare **c, const struct bpfvm_prog *prog,
+			const struct sim_rx_dev *dev, enum sim_sock_type sock, char *errbuf);
+void live_compare_destroy(struct live_compare *c);
+/* The SKF_AD_* offset that made aspects skipped, or -1. */
+int live_compare_unreproducible(const struct live_compare *c);
+/* Aspects never compared (bit per enum live_aspect). */
+uint32_t live_compare_skipped(const struct live_compare *c);
+
+/* The model's verdict on @frame (@len bytes from the destination MAC).
+ * 0, or LIVE_ERR_SYS when out of memory. */
+int live_model_frame(struct live_compare *c, const uint8_t *frame, uint32_t len,
+		     struct live_model_verdict *m, char *errbuf);
+
+/* Compare the kernel's verdict @k with the model's @m for frame @index,
+ * fill @r (it keeps @k and a copy of @m, with the same lifetimes) and add
+ * to the handle's totals.  Returns the mismatched aspects (0: agrees). */
+uint32_t live_compare_verdicts(struct live_compare *c, uint64_t index, const struct live_verdict *k,
+			       const struct live_model_verdict *m, struct live_frame_result *r);
+
+/* live_model_frame() then live_compare_verdicts(). */
+int live_compare_frame(struct live_compare *c, uint64_t index, const uint8_t *frame, uint32_t len,
+		       const struct live_verdict *k, struct live_frame_result *r, char *errbuf);
+
+void live_compare_totals(const struct live_compare *c, struct live_compare_totals *t);
+
+#endif /* CAPSIM_LIVE_COMPARE_H */
+/* END live compare block */

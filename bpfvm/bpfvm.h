@@ -345,4 +345,95 @@ void bpfvm_cfg_count_free(struct bpfvm_cfg_count *c);
 /* A bpfvm_step_fn: pass it to bpfvm_run_traced() with the counts as @ctx. */
 void bpfvm_cfg_count_step(const struct bpfvm_step *st, void *ctx);
 
+/* ------------------------------------------------------------------ */
+/* BEGIN step recordings (bpfvm/steprec.c): a traced run kept as a plain
+ * array, with every load resolved to the bytes it read, for
+ * `capsim filter step` and `filter diff`, and where two runs part. */
+
+/* Where a packet load's offset counts from (the kernel's bases). */
+enum bpfvm_load_base {
+	BPFVM_BASE_DATA,	/* from the data start: skb->data (linux), the record (libpcap) */
+	BPFVM_BASE_NET,		/* SKF_NET_OFF + n: from the network header (linux) */
+	BPFVM_BASE_LL,		/* SKF_LL_OFF + n: from the MAC header (linux) */
+	BPFVM_BASE_NONE,	/* below SKF_LL_OFF: no byte at all; the load fails (linux) */
+};
+
+/* Why a run ended. */
+enum bpfvm_run_end {
+	BPFVM_END_RET,		/* a return instruction */
+	BPFVM_END_LOAD,		/* a packet load past the bytes there are: returns 0 */
+	BPFVM_END_DIV0,		/* DIV or MOD by X == 0: returns 0 */
+	BPFVM_END_BACKJUMPS,	/* libpcap: the backward-jump guard (interp.c) stopped it */
+	BPFVM_END_ABORT,	/* libpcap: a code bpf_filter() has no case for (it abort()s) */
+};
+
+/* One executed instruction, with the state it left. */
+struct bpfvm_rec_step {
+	uint32_t pc;
+	uint32_t a, x;		/* registers after it */
+	uint32_t next;		/* the pc executed next; UINT32_MAX after the last step */
+	int8_t mem;		/* scratch cell written (ST, STX), or -1 */
+	int8_t anc;		/* linux: SKF_AD_* of an ancillary load, or -1 */
+	uint8_t load_size;	/* packet loads (LD ABS/IND, LDX MSH): bytes read, else 0 */
+	uint8_t load_failed;	/* 1 if the load ended the program */
+	uint8_t load_base;	/* enum bpfvm_load_base */
+	uint8_t is_cond;	/* a conditional jump, */
+	uint8_t jumped;		/*   and 1 if it took its jt branch */
+	uint8_t done;		/* this instruction ended the program */
+	int64_t load_off;	/* the offset the program asked for, before mapping:
+				 * k, or X + k (libpcap: exact; linux: as int32) */
+	int64_t load_pos;	/* where the first byte is, counted from pkt->bytes
+				 * (the start of the frame): the interpreter's own
+				 * mapping of data_off, net_off and the bases.  A
+				 * failed load may point outside [0, caplen); 0 for
+				 * BPFVM_BASE_NONE. */
+};
+
+/* A whole run.  Zero it before the first bpfvm_record(); it is reused
+ * (its array grows as needed) and released with bpfvm_rec_free(). */
+struct bpfvm_rec {
+	struct bpfvm_rec_step *steps;
+	uint32_t n;		/* steps recorded */
+	uint32_t cap;		/* room in @steps */
+	uint64_t executed;	/* steps executed (more than @n when cut at @max_steps) */
+	uint32_t ret;		/* what bpfvm_run() returns for the same input */
+	uint32_t end_pc;	/* the instruction that ended the run */
+	uint8_t end;		/* enum bpfvm_run_end */
+	uint8_t truncated;	/* @n stopped at the limit; @ret, @end still hold */
+};
+
+/*
+ * Run @vm (created from @prog, which must be the same program) once on
+ * @pkt, @meta as bpfvm_run() would, keeping at most @max_steps steps
+ * (0: 65536; a linux run never takes more than prog->len).  Returns 0, or
+ * -1 with a sentence in @errbuf when memory runs out or @prog does not
+ * match @vm.
+ */
+int bpfvm_record(const struct bpfvm *vm, const struct bpfvm_prog *prog,
+		 const struct bpfvm_packet *pkt, const struct bpfvm_meta *meta,
+		 uint32_t max_steps, struct bpfvm_rec *rec, char *errbuf);
+void bpfvm_rec_free(struct bpfvm_rec *rec);
+
+/* Is step @s a read of the packet or of the sk_buff (an ancillary load
+ * other than SKF_AD_ALU_XOR_X)?  Those are what two runs are compared on. */
+int bpfvm_rec_step_reads(const struct bpfvm_rec_step *s);
+
+/* Where two runs part: the first read (bpfvm_rec_step_reads()) at which
+ * their sequences of (base-resolved position, size) or ancillary fields
+ * differ, or where one run ends while the other reads on. */
+struct bpfvm_rec_parting {
+	uint32_t reads;		/* reads the two made alike before parting */
+	uint32_t step[2];	/* in each run: the step of its next read, or
+				 * its last step when it made no more */
+	uint8_t read[2];	/* 1 if step[i] is a read, 0 if the run ended there */
+};
+
+/* Compare two recordings.  Returns 1 if their reads part (see above),
+ * 0 if both made the same reads (then step[i] is each one's last step and
+ * they may still return different values).  Two runs cut at their step
+ * limit compare only the steps kept. */
+int bpfvm_rec_part(const struct bpfvm_rec *r0, const struct bpfvm_rec *r1,
+		   struct bpfvm_rec_parting *p);
+/* END step recordings */
+
 #endif

@@ -102,4 +102,11 @@ struct cli_dot {
 /* Write @d as a DOT digraph to @out; 0, or -1 on a write error. */
 int cli_dot_write(FILE *out, const struct cli_dot *d);
 
+/* ------------------------------------------------------------------ */
+/* Following runs (cli/cmd_filter_debug.c): one record instruction by
+ * instruction, and where two programs' verdicts and reads part. */
+
+int cmd_filter_step(int argc, char **argv);
+int cmd_filter_diff(int argc, char **argv);
+
 #endif

@@ -511,6 +511,8 @@ static const struct subcommand {
 	{ "disasm", cmd_filter_disasm, "print a program in another format (d, dd, ddd, asm)" },
 	{ "asm", cmd_filter_asm, "assemble bpf_asm (or any format) to tcpdump -ddd" },
 	{ "dot", cmd_filter_dot, "draw the control-flow graph, with a trace's coverage" },
+	{ "step", cmd_filter_step, "run one record, printing every instruction executed" },
+	{ "diff", cmd_filter_diff, "where two filters' verdicts differ on a trace, and why" },
 };
 
 int cmd_filter(int argc, char **argv)

@@ -84,21 +84,31 @@ static uint16_t llc_or_raw(const uint8_t *payload, uint32_t avail)
 	return ETH_P_802_2;
 }
 
-/* eth_type_trans(): pkt_type from the destination address, skb->protocol
- * from the type field. */
-static void eth_type_trans(const struct sim_rx_dev *dev, const uint8_t *f, uint32_t len,
-			   struct bpfvm_meta *m)
+void sim_eth_type_trans(const uint8_t dev_mac[6], const uint8_t *f, uint32_t len,
+			uint8_t *pkt_type, uint16_t *protocol)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	uint16_t proto = get16(f + 12);
 
-	if (memcmp(f, dev->mac, 6) == 0)
-		m->pkt_type = PACKET_HOST;
+	if (memcmp(f, dev_mac, 6) == 0)
+		*pkt_type = PACKET_HOST;
 	else if (f[0] & 1)
-		m->pkt_type = memcmp(f, bcast, 6) == 0 ? PACKET_BROADCAST : PACKET_MULTICAST;
+		*pkt_type = memcmp(f, bcast, 6) == 0 ? PACKET_BROADCAST : PACKET_MULTICAST;
 	else
-		m->pkt_type = PACKET_OTHERHOST;
-	m->protocol = proto >= ETH_P_802_3_MIN ? proto : llc_or_raw(f + ETH_HLEN, len - ETH_HLEN);
+		*pkt_type = PACKET_OTHERHOST;
+	*protocol = proto >= ETH_P_802_3_MIN ? proto : llc_or_raw(f + ETH_HLEN, len - ETH_HLEN);
+}
+
+int sim_eth_type_vlan(uint16_t proto)
+{
+	return eth_type_vlan(proto);
+}
+
+uint16_t sim_vlan_encap_proto(const uint8_t *vhdr, uint32_t avail)
+{
+	uint16_t encap = get16(vhdr + 2);
+
+	return encap >= ETH_P_802_3_MIN ? encap : llc_or_raw(vhdr + 4, avail - 4);
 }
 
 int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len,
@@ -133,7 +143,7 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 		return 0;
 	}
 
-	eth_type_trans(dev, frame, len, m);
+	sim_eth_type_trans(dev->mac, frame, len, &m->pkt_type, &m->protocol);
 
 	/*
 	 * __netif_receive_skb_core(): a tagged frame is untagged before the
@@ -145,8 +155,6 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 	 * an inner one (QinQ) stays in the data.
 	 */
 	if (eth_type_vlan(m->protocol)) {
-		uint16_t encap;
-
 		if (len < ETH_HLEN + 4 + 2) {
 			out->drop = SIM_DROP_PKT_TOO_SMALL;
 			out->drop_func = "skb_vlan_untag";
@@ -155,9 +163,7 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 		m->vlan_present = 1;
 		m->vlan_tpid = m->protocol;
 		m->vlan_tci = get16(frame + ETH_HLEN);
-		encap = get16(frame + ETH_HLEN + 2);
-		m->protocol = encap >= ETH_P_802_3_MIN ? encap
-						       : llc_or_raw(frame + ETH_HLEN + 4, len - ETH_HLEN - 4);
+		m->protocol = sim_vlan_encap_proto(frame + ETH_HLEN, len - ETH_HLEN);
 		memcpy(buf, frame, 2 * ETH_ALEN);
 		memcpy(buf + 2 * ETH_ALEN, frame + ETH_HLEN + 2, len - ETH_HLEN - 2);
 		len -= 4;

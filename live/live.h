@@ -346,7 +346,8 @@ struct live_fuzz_opts {
 					 * by side (default 8, at most 64); which programs
 					 * and frames run does not depend on it, the order
 					 * in which disagreements are met does */
-	uint32_t max_findings;		/* disagreements minimised and kept (default 20) */
+	uint32_t max_findings;		/* disagreements minimised and kept, per phase
+					 * (default 20) */
 	uint32_t minimize_tests;	/* predicate calls per minimisation (default 2000) */
 	const struct live_fuzz_engines *engines; /* NULL: live_fuzz_engines_default() */
 	void (*progress)(void *ctx, const struct live_fuzz_stats *st); /* after each program */
@@ -501,8 +502,9 @@ enum live_fc_cfg {
 enum live_fc_kind {
 	LIVE_FC_VERDICT,	/* -O1 and -O0 return different values for a packet,
 				 * both runs ending at a return */
-	LIVE_FC_VERDICT_OOB,	/* ... where one run ended at a load past the captured
-				 * bytes (which returns 0) and the other did not load there */
+	LIVE_FC_VERDICT_OOB,	/* ... where one run ended abnormally (a load past the
+				 * captured bytes, DIV/MOD by X == 0: both return 0)
+				 * and the other never did that operation */
 	LIVE_FC_COMPILE_ERROR,	/* one compiles and the other does not, or their messages differ */
 	LIVE_FC_REJECTED,	/* a compiled program the validator/verifier refuses */
 	LIVE_FC_CRASH,		/* pcap_compile died on a signal */
@@ -567,7 +569,8 @@ struct live_fc_finding {
 	uint32_t pkt_caplen, pkt_wirelen;
 	uint32_t pkts_differing;	/* packets the original expression split on */
 	uint32_t ret[2];		/* what each program returned */
-	int oob[2];			/* that run ended at a load past the captured bytes */
+	int oob[2];			/* that run ended abnormally (load past the captured
+					 * bytes, division by zero) */
 	int pcap_checked;		/* offline pair: bpf_filter() ran them too */
 	uint32_t pcap_ret[2];		/* ... and returned these */
 	/* Where the two runs part: the first packet load (counted from 0)

@@ -1,0 +1,345 @@
+/*
+ * rx.c - the receive path, from the NIC to the protocol handlers.
+ *
+ *   wire -> sim_nic_rx (DMA into the RX ring; full: rx_missed_errors)
+ *        -> SIM_EV_HARD_IRQ (coalesced) -> napi_schedule -> NET_RX softirq
+ *        -> SIM_EV_SOFTIRQ: net_rx_action, one packet a step, polling the
+ *           CPU's NAPI list (device rings, and the backlog that netif_rx
+ *           paths - loopback, veth - fill) with weight and budget
+ *        -> the driver's eth_type_trans -> __netif_receive_skb_core:
+ *           VLAN untag, ptype_all taps, tc ingress, netfilter ingress,
+ *           VLAN devices, ptype_base, ip_rcv/ipv6_rcv/arp_rcv.
+ *
+ * A softirq step handles exactly one packet, so frames arriving while the
+ * CPU works interleave with it at the right times and the RX ring's fill
+ * level is right at every arrival.
+ */
+#include "model.h"
+#include "sim_int.h"
+
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <string.h>
+
+#define VLAN_HLEN 4
+
+/* ---- the NIC and its interrupt ------------------------------------- */
+
+static void raise_net_rx(struct sim_world *w, struct sim_cpu *cpu, sim_ns t)
+{
+	if (cpu->softirq_pending || cpu->in_run)
+		return;
+	cpu->softirq_pending = 1;
+	sim_schedule(w, t > cpu->busy_until ? t : cpu->busy_until, SIM_EV_SOFTIRQ, cpu, NULL);
+}
+
+/* ____napi_schedule(): put @napi on its CPU's poll list and raise
+ * NET_RX_SOFTIRQ, unless it is scheduled already (NAPI_STATE_SCHED). */
+static void napi_schedule(struct sim_world *w, struct sim_napi *napi, sim_ns t)
+{
+	if (napi->scheduled)
+		return;
+	napi->scheduled = 1;
+	napi->next = NULL;
+	if (napi->cpu->poll_tail)
+		napi->cpu->poll_tail->next = napi;
+	else
+		napi->cpu->poll_head = napi;
+	napi->cpu->poll_tail = napi;
+	raise_net_rx(w, napi->cpu, t);
+}
+
+/* The NIC raises its interrupt for waiting frames, at most once per
+ * coalescing interval (rx-usecs), at once when rx-frames are waiting. */
+static void nic_arm_irq(struct sim_world *w, struct sim_dev *dev, sim_ns now)
+{
+	sim_ns t;
+
+	if (!dev->irq_enabled || dev->irq_scheduled || dev->rx_ring.len == 0)
+		return;
+	t = dev->last_irq + dev->coalesce > now ? dev->last_irq + dev->coalesce : now;
+	if (dev->coalesce_frames && dev->rx_ring.len >= dev->coalesce_frames)
+		t = now;
+	dev->irq_scheduled = 1;
+	sim_schedule(w, t, SIM_EV_HARD_IRQ, dev, NULL);
+}
+
+void sim_nic_rx(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb)
+{
+	skb->dev = dev;
+	skb->tstamp = c->t;
+	sim_trace(c, SIM_ST_WIRE_RX, skb, dev, SIM_DROP_NONE);
+	/*
+	 * The NIC has no free descriptor: the frame is lost in hardware and
+	 * never becomes an skb, so no tap can ever see it; only the
+	 * driver's rx_missed_errors counter (ethtool -S) tells.
+	 */
+	if (dev->rx_ring.len >= dev->rx_ring.limit) {
+		dev->stats.rx_missed_errors++;
+		sim_trace(c, SIM_ST_NIC_DMA, skb, dev, SIM_DROP_RX_MISSED);
+		sim_skb_free(c->w, skb);
+		return;
+	}
+	sim_queue_push(&dev->rx_ring, skb);
+	sim_trace(c, SIM_ST_NIC_DMA, skb, dev, SIM_DROP_NONE);
+	nic_arm_irq(c->w, dev, c->t);
+}
+
+void sim_ev_hard_irq(struct sim_world *w, struct sim_dev *dev)
+{
+	struct sim_cpu *cpu = dev->napi.cpu;
+	sim_ns t = w->clock.now;
+	struct sim_ctx c = { .w = w, .host = dev->host, .cpu = cpu, .t = t };
+
+	dev->irq_scheduled = 0;
+	if (!dev->irq_enabled)
+		return;
+	dev->last_irq = t;
+	/* The handler masks the device's interrupt and schedules NAPI; it
+	 * runs on the CPU, ahead of any softirq work. */
+	dev->irq_enabled = 0;
+	cpu->busy_until = (cpu->busy_until > t ? cpu->busy_until : t) + dev->host->costs.irq;
+	sim_trace(&c, SIM_ST_HARD_IRQ, NULL, dev, SIM_DROP_NONE);
+	napi_schedule(w, &dev->napi, cpu->busy_until);
+}
+
+/* ---- netif_rx and the backlog -------------------------------------- */
+
+/*
+ * enqueue_to_backlog(): netif_rx() paths (loopback_xmit, veth) queue to
+ * the CPU's input_pkt_queue.  The test is qlen > netdev_max_backlog, so
+ * the queue holds at most max + 1 packets; a drop counts softnet_stat's
+ * dropped and the device's rx_dropped, and no tap sees the packet.
+ */
+void sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb)
+{
+	struct sim_cpu *cpu = c->cpu ? c->cpu : &c->host->cpu[0];
+
+	if (cpu->backlog.len > c->host->sysctl.netdev_max_backlog) {
+		cpu->dropped++;
+		if (skb->dev)
+			skb->dev->stats.rx_dropped++;
+		sim_kfree_skb_reason(c, SIM_ST_NETIF_RX, skb, SIM_DROP_CPU_BACKLOG);
+		return;
+	}
+	sim_queue_push(&cpu->backlog, skb);
+	sim_trace(c, SIM_ST_NETIF_RX, skb, skb->dev, SIM_DROP_NONE);
+	napi_schedule(c->w, &cpu->backlog_napi, c->t);
+}
+
+/* ---- net_rx_action ------------------------------------------------- */
+
+static void poll_list_remove_head(struct sim_cpu *cpu)
+{
+	struct sim_napi *n = cpu->poll_head;
+
+	cpu->poll_head = n->next;
+	if (!cpu->poll_head)
+		cpu->poll_tail = NULL;
+	n->next = NULL;
+}
+
+/* The driver's receive: eth_type_trans() sets pkt_type and protocol and
+ * pulls the Ethernet header; then napi_gro_receive -> netif_receive_skb. */
+static void driver_receive(struct sim_ctx *c, struct sim_skb *skb)
+{
+	struct sim_dev *dev = skb->dev;
+
+	if (skb->len < ETH_HLEN) {
+		sim_kfree_skb_reason(c, SIM_ST_ETH_TYPE_TRANS, skb, SIM_DROP_PKT_TOO_SMALL);
+		return;
+	}
+	dev->stats.rx_packets++;
+	dev->stats.rx_bytes += skb->len;
+	skb->mac = (int32_t)skb->data;
+	sim_eth_type_trans(dev->mac, sim_skb_data(skb), skb->len, &skb->pkt_type, &skb->protocol);
+	sim_skb_pull(skb, ETH_HLEN);
+	sim_netif_receive_skb_core(c, skb);
+}
+
+/*
+ * One step of net_rx_action(): one packet from the NAPI at the head of
+ * the poll list.  A NAPI's poll ends when its queue is empty
+ * (napi_complete_done: off the list, the device's IRQ re-enabled) or when
+ * it has done its weight (moved to the tail: repoll).  After each poll the
+ * kernel checks the budget and the time limit; running out of either
+ * counts time_squeeze, even when nothing was left to do, and the rest
+ * waits for the next softirq run.
+ */
+void sim_ev_softirq(struct sim_world *w, struct sim_cpu *cpu)
+{
+	struct sim_host *h = cpu->host;
+	struct sim_ctx c = { .w = w, .host = h, .cpu = cpu, .t = w->clock.now };
+	struct sim_napi *napi;
+	struct sim_skb *skb;
+	int poll_done = 0;
+
+	if (c.t < cpu->busy_until) {	/* a hard IRQ got in first */
+		sim_schedule(w, cpu->busy_until, SIM_EV_SOFTIRQ, cpu, NULL);
+		return;
+	}
+	if (!cpu->in_run) {
+		cpu->softirq_pending = 0;
+		cpu->in_run = 1;
+		cpu->budget = (int)h->sysctl.netdev_budget;
+		cpu->time_limit = c.t + (sim_ns)h->sysctl.netdev_budget_usecs * 1000;
+	}
+	napi = cpu->poll_head;
+	if (!napi) {
+		cpu->in_run = 0;
+		return;
+	}
+	skb = sim_queue_pop(napi->dev ? &napi->dev->rx_ring : &cpu->backlog);
+	if (skb) {
+		napi->work++;
+		cpu->budget--;
+		cpu->processed++;
+		c.t += h->costs.rx;
+		sim_trace(&c, napi->dev ? SIM_ST_NAPI_POLL : SIM_ST_PROCESS_BACKLOG, skb, skb->dev,
+			  SIM_DROP_NONE);
+		if (napi->dev)
+			driver_receive(&c, skb);
+		else
+			sim_netif_receive_skb_core(&c, skb);
+	}
+	if ((napi->dev ? napi->dev->rx_ring.len : cpu->backlog.len) == 0) {
+		/* napi_complete_done(): the device may interrupt again. */
+		poll_list_remove_head(cpu);
+		napi->scheduled = 0;
+		napi->work = 0;
+		if (napi->dev)
+			napi->dev->irq_enabled = 1;
+		poll_done = 1;
+	} else if (napi->work >= napi->weight) {
+		poll_list_remove_head(cpu);
+		napi->work = 0;
+		napi->next = NULL;
+		if (cpu->poll_tail)
+			cpu->poll_tail->next = napi;
+		else
+			cpu->poll_head = napi;
+		cpu->poll_tail = napi;
+		poll_done = 1;
+	}
+	cpu->busy_until = c.t;
+	if (poll_done && (cpu->budget <= 0 || c.t >= cpu->time_limit)) {
+		cpu->time_squeeze++;
+		cpu->in_run = 0;
+		if (cpu->poll_head) {	/* __raise_softirq_irqoff: ksoftirqd goes on */
+			cpu->softirq_pending = 1;
+			sim_schedule(w, c.t, SIM_EV_SOFTIRQ, cpu, NULL);
+		}
+	} else if (cpu->poll_head) {
+		sim_schedule(w, c.t, SIM_EV_SOFTIRQ, cpu, NULL);
+	} else {
+		cpu->in_run = 0;
+	}
+	/* Frames that came while the IRQ was masked raise it now. */
+	if (poll_done && napi->dev)
+		nic_arm_irq(w, napi->dev, c.t);
+}
+
+/* ---- __netif_receive_skb_core -------------------------------------- */
+
+/*
+ * skb_vlan_untag(): pull the tag and the two bytes after it (or free the
+ * skb unseen), record TCI and TPID, take the protocol from the
+ * encapsulated type, and slide the MAC addresses over the tag
+ * (skb_reorder_vlan_header), so the taps see an untagged frame.
+ */
+static struct sim_skb *vlan_untag(struct sim_ctx *c, struct sim_skb *skb)
+{
+	uint8_t *d = sim_skb_data(skb);
+
+	if (skb->len < VLAN_HLEN + 2) {
+		sim_kfree_skb_reason(c, SIM_ST_VLAN_UNTAG, skb, SIM_DROP_NOT_SPECIFIED);
+		return NULL;
+	}
+	skb->vlan_present = 1;
+	skb->vlan_tpid = skb->protocol;
+	skb->vlan_tci = (uint16_t)(d[0] << 8 | d[1]);
+	skb->protocol = sim_vlan_encap_proto(d, skb->len);
+	sim_skb_pull(skb, VLAN_HLEN);
+	memmove(skb->head + skb->mac + VLAN_HLEN, skb->head + skb->mac, 2 * ETH_ALEN);
+	skb->mac += VLAN_HLEN;
+	return skb;
+}
+
+static struct sim_dev *vlan_find_dev(struct sim_host *h, struct sim_dev *real, uint16_t vid)
+{
+	for (unsigned i = 0; i < h->ndevs; i++)
+		if (h->devs[i]->kind == SIM_DEV_VLAN && h->devs[i]->vlan_parent == real &&
+		    h->devs[i]->vlan_id == vid)
+			return h->devs[i];
+	return NULL;
+}
+
+void sim_netif_receive_skb_core(struct sim_ctx *c, struct sim_skb *skb)
+{
+	struct sim_dev *dev;
+
+another_round:
+	dev = skb->dev;
+	skb->net = (int32_t)skb->data;	/* skb_reset_network_header */
+	if (sim_eth_type_vlan(skb->protocol) && !skb->vlan_present) {
+		if (!(skb = vlan_untag(c, skb)))
+			return;
+		skb->net = (int32_t)skb->data;
+	}
+	/* ptype_all: where tcpdump sees a packet coming in. */
+	sim_trace(c, SIM_ST_TAPS_RX, skb, dev, SIM_DROP_NONE);
+	sim_deliver_ptype_all(c, dev, skb);
+
+	if (dev->tc_ingress && !sim_nf_hook(c, dev->tc_ingress, SIM_ST_TC_INGRESS, skb, dev, NULL))
+		return;
+	if (dev->nf_ingress && !sim_nf_hook(c, dev->nf_ingress, SIM_ST_NF_INGRESS, skb, dev, NULL))
+		return;
+
+	/*
+	 * vlan_do_receive(): a tagged packet goes to the VLAN device of its
+	 * id, untagged, and round again (that device's taps see it).  With no
+	 * such device a non-zero id marks the packet OTHERHOST, so ip_rcv
+	 * drops it; either way the tag is cleared.
+	 */
+	if (skb->vlan_present) {
+		uint16_t vid = skb->vlan_tci & 0x0fff;
+		struct sim_dev *vdev = vlan_find_dev(c->host, dev, vid);
+
+		skb->vlan_present = 0;
+		skb->vlan_tci = skb->vlan_tpid = 0;
+		if (vdev) {
+			skb->dev = vdev;
+			if (skb->pkt_type == PACKET_OTHERHOST &&
+			    memcmp(skb->head + skb->mac, vdev->mac, ETH_ALEN) == 0)
+				skb->pkt_type = PACKET_HOST;
+			vdev->stats.rx_packets++;
+			vdev->stats.rx_bytes += skb->len;
+			goto another_round;
+		}
+		if (vid)
+			skb->pkt_type = PACKET_OTHERHOST;
+	}
+
+	/* ptype_base: packet sockets bound to this protocol, then the
+	 * protocol's own handler; nobody at all: UNHANDLED_PROTO. */
+	int tapped = sim_deliver_ptype_base(c, dev, skb);
+
+	sim_trace(c, SIM_ST_PTYPE_BASE, skb, dev, SIM_DROP_NONE);
+	switch (skb->protocol) {
+	case ETH_P_IP:
+		sim_ip_rcv(c, skb);
+		return;
+	case ETH_P_IPV6:
+		sim_ipv6_rcv(c, skb);
+		return;
+	case ETH_P_ARP:
+		sim_arp_rcv(c, skb);
+		return;
+	}
+	if (tapped) {
+		sim_consume_skb(c, skb);
+		return;
+	}
+	dev->stats.rx_dropped++;
+	sim_kfree_skb_reason(c, SIM_ST_PTYPE_BASE, skb, SIM_DROP_UNHANDLED_PROTO);
+}

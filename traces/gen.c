@@ -100,10 +100,11 @@ static uint32_t l4(uint64_t *s, uint8_t proto, uint8_t *p, uint32_t room)
 		memset(p + 20, 1, opt);	/* NOPs */
 		break;
 	}
-	case 17:	/* UDP */
+	case 17:	/* UDP; checksum 0: "none" (IPv6 forbids it; no stage checks it) */
 		h = 8;
 		put16(p, port(s));
 		put16(p + 2, port(s));
+		put16(p + 6, 0);
 		break;
 	default:	/* ICMP / ICMPv6 echo */
 		h = 8;
@@ -268,8 +269,15 @@ uint32_t trace_gen_frame(uint64_t *s, const struct trace_gen_opts *o, uint8_t *b
 		p += n;
 	}
 	len = (uint32_t)(p - buf);
-	if (chance(s, o->runt_pct))
-		len = rnd(s, 60);
+	if (chance(s, o->runt_pct)) {
+		uint32_t runt = rnd(s, 60);
+
+		/* A runt may be longer than what was built (a bare ARP is 42
+		 * bytes): the rest is zero padding, never stale memory. */
+		if (runt > len)
+			memset(buf + len, 0, runt - len);
+		len = runt;
+	}
 	*caplen = len;
 	if (len > 14 && chance(s, o->truncate_pct))
 		*caplen = 14 + rnd(s, len - 14);

@@ -109,4 +109,9 @@ int cli_dot_write(FILE *out, const struct cli_dot *d);
 int cmd_filter_step(int argc, char **argv);
 int cmd_filter_diff(int argc, char **argv);
 
+/* ------------------------------------------------------------------ */
+/* `capsim sim SCENARIO` (cli/cmd_sim.c): run a scenario in the model.
+ * Added by the session's author. */
+int cmd_sim(int argc, char **argv);
+
 #endif

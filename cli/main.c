@@ -26,6 +26,7 @@ static const struct command {
 } commands[] = {
 	{ "filter", cmd_filter, "check, compile and run classic BPF filters (kernel or libpcap semantics)" },
 	{ "trace", cmd_trace, "generate sample traces" },
+	{ "sim", cmd_sim, "run a scenario through the model of the capture path" },
 	{ "live", cmd_live, "the same filters on the running kernel, in a private network namespace" },
 	{ "fuzz", cmd_fuzz, "differential fuzzing: verifier/VM vs kernel, libpcap optimizer vs itself" },
 	{ "bench", cmd_bench, "measure the VM against libpcap's bpf_filter()" },

@@ -76,3 +76,68 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
  */
 void sim_libpcap_deliver(const struct sim_rx_view *v, uint32_t snap, uint32_t snapshot,
 			 uint8_t *out, uint32_t *caplen, uint32_t *len);
+
+/* ------------------------------------------------------------------ */
+/* `capsim sim SCENARIO`: one run of a scenario and its results
+ * (sim/session.c, collect.c, expect.c, report.c).  Added by the author of
+ * those files; the command layer needs nothing else of sim/. */
+#ifndef CAPSIM_SIM_SESSION_H
+#define CAPSIM_SIM_SESSION_H
+
+#include <stdio.h>
+
+struct sim_session;
+
+#define SIM_SESSION_ERRBUF_SIZE 1024
+
+/* What a failing sim_session_* call means (for the caller's exit code). */
+enum sim_session_err {
+	SIM_SESSION_EINPUT = -1,	/* the scenario is wrong: "file:line:col: ..." */
+	SIM_SESSION_EENV = -2,		/* this machine cannot do it (root, namespaces) */
+	SIM_SESSION_EINTERNAL = -3,	/* out of memory, a write failed */
+};
+
+struct sim_session_opts {
+	FILE *trace;		/* --trace: one line per event as it happens; NULL: none */
+	uint64_t trace_limit;	/* lines of it; 0: 10000 */
+	uint32_t list_limit;	/* one-liners kept per tap; 0: 50 */
+	const char *pcap_dir;	/* -w DIR: HOST.TAP.pcap per tap; NULL: none */
+};
+
+/*
+ * Read and parse the scenario at @path.  0 and a session in *@out (free
+ * it with sim_session_free()), or SIM_SESSION_EINPUT with
+ * "file:line:col: sentence" in @errbuf (SIM_SESSION_ERRBUF_SIZE).
+ */
+int sim_session_load(struct sim_session **out, const char *path, char *errbuf);
+/* The parsed scenario in canonical form (--print).  0, or -1 on a write error. */
+int sim_session_write_scenario(const struct sim_session *s, FILE *f);
+/*
+ * Build the world, attach the collectors, run it for the scenario's
+ * duration (or until nothing is left to do), read the counters out and
+ * check the expectations.  --trace lines go to @o->trace as the events
+ * happen; -w files appear only once all of them are complete.  0, or a
+ * sim_session_err with a sentence in @errbuf.  Once only.
+ */
+int sim_session_run(struct sim_session *s, const struct sim_session_opts *o, char *errbuf);
+/* Expectations in the scenario, and how many of them failed (after the run). */
+unsigned sim_session_expects(const struct sim_session *s);
+unsigned sim_session_failed(const struct sim_session *s);
+/* Events the run reported, and the simulated time it ended at (ns). */
+uint64_t sim_session_events(const struct sim_session *s);
+void sim_session_free(struct sim_session *s);
+
+/*
+ * Printers (report.c): what the run found, for people (text: each tap's
+ * tcpdump listing and closing lines, where packets went and why tcpdump
+ * did or did not see them, the counters, the expectations), for scripts
+ * (JSON, one object) and as a Graphviz graph of the stages the packets
+ * passed, drops marked.  @max_lines: one-liners printed per tap (at most
+ * the list_limit kept; the rest are counted, "... N more").
+ * Each returns 0, or -1 on a write error.
+ */
+int sim_report_text(FILE *f, const struct sim_session *s, uint32_t max_lines);
+int sim_report_json(FILE *f, const struct sim_session *s);
+int sim_report_dot(FILE *f, const struct sim_session *s);
+
+#endif

@@ -459,7 +459,8 @@ int sim_schedule(struct sim_world *w, sim_ns t, enum sim_ev_kind kind, void *a, 
 
 /* rx.c: the receive path up to the protocol handlers. */
 void sim_nic_rx(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb);	/* DMA into the RX ring */
-void sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb);	/* enqueue_to_backlog (veth, lo) */
+/* enqueue_to_backlog (veth, lo): 0 queued (NET_RX_SUCCESS), -1 dropped. */
+int sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb);
 void sim_ev_hard_irq(struct sim_world *w, struct sim_dev *dev);
 void sim_ev_softirq(struct sim_world *w, struct sim_cpu *cpu);
 void sim_netif_receive_skb_core(struct sim_ctx *c, struct sim_skb *skb);

@@ -25,6 +25,15 @@
 
 /* ---- the NIC and its interrupt ------------------------------------- */
 
+/*
+ * Known divergence (docs/divergences.md): the model runs NET_RX as its
+ * own event.  In the kernel a process-context sender's
+ * __dev_queue_xmit() ends with rcu_read_unlock_bh(), and local_bh_enable()
+ * runs the pending softirq at once, so one sender's loopback packets are
+ * received one by one and never pile up in the backlog; in the model a
+ * burst from one sender does pile up.  A real backlog overflow needs RPS
+ * or netif_rx() from interrupt context, which the model does not have.
+ */
 static void raise_net_rx(struct sim_world *w, struct sim_cpu *cpu, sim_ns t)
 {
 	if (cpu->softirq_pending || cpu->in_run)
@@ -111,7 +120,7 @@ void sim_ev_hard_irq(struct sim_world *w, struct sim_dev *dev)
  * the queue holds at most max + 1 packets; a drop counts softnet_stat's
  * dropped and the device's rx_dropped, and no tap sees the packet.
  */
-void sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb)
+int sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb)
 {
 	struct sim_cpu *cpu = c->cpu ? c->cpu : &c->host->cpu[0];
 
@@ -120,11 +129,12 @@ void sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb)
 		if (skb->dev)
 			skb->dev->stats.rx_dropped++;
 		sim_kfree_skb_reason(c, SIM_ST_NETIF_RX, skb, SIM_DROP_CPU_BACKLOG);
-		return;
+		return -1;
 	}
 	sim_queue_push(&cpu->backlog, skb);
 	sim_trace(c, SIM_ST_NETIF_RX, skb, skb->dev, SIM_DROP_NONE);
 	napi_schedule(c->w, &cpu->backlog_napi, c->t);
+	return 0;
 }
 
 /* ---- net_rx_action ------------------------------------------------- */

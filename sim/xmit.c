@@ -188,19 +188,18 @@ static void nic_xmit(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb
 }
 
 /*
- * loopback_xmit(): lo counts the packet as sent and received, then
- * eth_type_trans() (every frame on lo is PACKET_HOST: its destination is
- * lo's all-zero address) and netif_rx(), so the taps see it a second time,
- * on the way in.  The socket that sent it no longer owns it (skb_orphan).
+ * loopback_xmit(): eth_type_trans() (every frame on lo is PACKET_HOST: its
+ * destination is lo's all-zero address) and __netif_rx(), so the taps see
+ * it a second time, on the way in.  The socket that sent it no longer owns
+ * it (skb_orphan).  lo counts a packet - as sent and as received at once
+ * (dev_lstats_add, read by loopback_get_stats64) - only when the backlog
+ * took it, and counts its length after the Ethernet header was pulled.
  */
 static void loopback_xmit(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb)
 {
 	const uint8_t *e = sim_skb_data(skb);
+	uint32_t len;
 
-	dev->stats.tx_packets++;
-	dev->stats.tx_bytes += skb->len;
-	dev->stats.rx_packets++;
-	dev->stats.rx_bytes += skb->len;
 	skb->sk = NULL;
 	skb->from_tap = NULL;
 	skb->mac = (int32_t)skb->data;
@@ -210,7 +209,13 @@ static void loopback_xmit(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb
 		sim_skb_pull(skb, ETH_HLEN);
 	skb->net = (int32_t)skb->data;
 	skb->tstamp = c->t;
-	sim_netif_rx(c, skb);
+	len = skb->len;
+	if (sim_netif_rx(c, skb) == 0) {
+		dev->stats.tx_packets++;
+		dev->stats.tx_bytes += len;
+		dev->stats.rx_packets++;
+		dev->stats.rx_bytes += len;
+	}
 }
 
 /*

@@ -72,8 +72,10 @@ test: deps
 	$(MAKE) WERROR=1 check
 	$(MAKE) WERROR=1 SAN=1 check
 
+# The flagship demo: a packet dropped by netfilter on egress never reaches
+# tcpdump; capsim says where it went and why.
 run: deps capsim
-	./capsim filter run -v --verdicts 'udp or (vlan and tcp port 80)' -r traces/samples/mixed.pcap
+	./capsim sim scenarios/egress-netfilter-drop.scn
 
 bench: deps capsim
 	./capsim bench

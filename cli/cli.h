@@ -76,6 +76,17 @@ int cli_prog_option(struct cli_prog_src *s, int c, const char *arg);
 /* --semantics linux|libpcap; -1 with a message if neither. */
 int cli_parse_semantics(const char *arg, enum bpfvm_semantics *sem);
 
+/* output.c.  Write @len bytes of @text to @path through a temporary name
+ * renamed when complete, or to standard output when @path is NULL or "-".
+ * Returns an exit code, with the message printed. */
+int cli_write_atomic(const char *text, size_t len, const char *path);
+/* Pipe @len bytes of DOT through Graphviz's dot -T@fmt ("svg", "png") into
+ * @path (temporary name, renamed when dot succeeded) or standard output.
+ * An exit code: EXIT_ENV when dot is not installed. */
+int cli_render_dot(const char *dot, size_t len, const char *fmt, const char *path);
+/* "svg" for "a/b.svg"; "" when there is none. */
+const char *cli_path_extension(const char *path);
+
 /* Parse a whole unsigned number (decimal or 0x-hex) with a bound. */
 int cli_parse_u32(const char *s, uint32_t max, uint32_t *out);
 

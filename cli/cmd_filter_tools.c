@@ -255,98 +255,6 @@ static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct bpfvm_
 	return status;
 }
 
-/* Pipe @len bytes of DOT through Graphviz's dot program, into @path
- * (written as a temporary file, renamed when dot succeeded) or standard
- * output when @path is NULL. */
-static int render(const char *dot, size_t len, enum out_format fmt, const char *path)
-{
-	char tmp[4096], *args[] = { "dot", fmt == OUT_PNG ? "-Tpng" : "-Tsvg", NULL, NULL, NULL };
-	posix_spawn_file_actions_t fa;
-	int fds[2], status, err;
-	pid_t pid;
-	size_t off = 0;
-
-	if (path) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-		args[2] = "-o";
-		args[3] = tmp;
-	}
-	if (pipe(fds) != 0) {
-		cli_error("pipe: %s", strerror(errno));
-		return EXIT_INTERNAL;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	err = posix_spawnp(&pid, "dot", &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[0]);
-	if (err != 0) {
-		close(fds[1]);
-		if (err == ENOENT) {
-			cli_error("Graphviz's 'dot' program is not installed (Debian: apt-get "
-				  "install graphviz, or make deps); --format-out dot writes DOT "
-				  "without it");
-			return EXIT_ENV;
-		}
-		cli_error("cannot start dot: %s", strerror(err));
-		return EXIT_ENV;
-	}
-	/* If dot dies early, writes fail with EPIPE rather than killing us. */
-	signal(SIGPIPE, SIG_IGN);
-	while (off < len) {
-		ssize_t n = write(fds[1], dot + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fds[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (off < len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cli_error("dot failed (%s)%s", off < len ? "it stopped reading" : "see its message above",
-			  path ? "; nothing written" : "");
-		if (path)
-			unlink(tmp);
-		return EXIT_INTERNAL;
-	}
-	if (path && rename(tmp, path) != 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
-}
-
-/* Write DOT text to @path (temporary name, then renamed) or stdout. */
-static int write_dot(const char *dot, size_t len, const char *path)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if (!path) {
-		if (fwrite(dot, 1, len, stdout) != len || fflush(stdout) != 0) {
-			cli_error("cannot write to standard output");
-			return EXIT_INTERNAL;
-		}
-		return EXIT_OK;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-	if (!(f = fopen(tmp, "w"))) {
-		cli_error("%s: %s", path, strerror(errno));
-		return EXIT_INPUT;
-	}
-	if (fwrite(dot, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
-}
 
 static int format_from_name(const char *s, enum out_format *fmt)
 {
@@ -523,7 +431,8 @@ int cmd_filter_dot(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
-	rc = fmt == OUT_DOT ? write_dot(text, textlen, out) : render(text, textlen, fmt, out);
+	rc = fmt == OUT_DOT ? cli_write_atomic(text, textlen, out)
+			    : cli_render_dot(text, textlen, fmt == OUT_PNG ? "png" : "svg", out);
 out:
 	free(text);
 	bpfvm_cfg_count_free(&cnt);

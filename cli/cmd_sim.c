@@ -52,88 +52,6 @@ static void usage(FILE *f)
 		DEFAULT_LINES);
 }
 
-/* Pipe @len bytes of DOT through Graphviz's dot into @path, written as a
- * temporary file and renamed once dot succeeded. */
-static int render(const char *dot, size_t len, const char *fmt, const char *path)
-{
-	char tmp[4096], targ[16], *args[] = { "dot", targ, "-o", tmp, NULL };
-	posix_spawn_file_actions_t fa;
-	int fds[2], status, err;
-	size_t off = 0;
-	pid_t pid;
-
-	snprintf(targ, sizeof(targ), "-T%s", fmt);
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-	if (pipe(fds) != 0) {
-		cli_error("pipe: %s", strerror(errno));
-		return EXIT_INTERNAL;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	err = posix_spawnp(&pid, "dot", &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[0]);
-	if (err != 0) {
-		close(fds[1]);
-		cli_error(err == ENOENT ? "--dot %s: Graphviz's 'dot' program is not installed "
-					  "(Debian: apt-get install graphviz); a .dot file needs no Graphviz"
-					: "--dot %s: cannot start dot",
-			  path);
-		return EXIT_ENV;
-	}
-	signal(SIGPIPE, SIG_IGN);	/* dot dying early: EPIPE, not death */
-	while (off < len) {
-		ssize_t n = write(fds[1], dot + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fds[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (off < len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cli_error("--dot %s: dot failed; nothing written", path);
-		unlink(tmp);
-		return EXIT_INTERNAL;
-	}
-	if (rename(tmp, path) != 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
-}
-
-static int write_file(const char *text, size_t len, const char *path)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-	if (!(f = fopen(tmp, "w"))) {
-		cli_error("%s: %s", path, strerror(errno));
-		return EXIT_INTERNAL;
-	}
-	if (fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
-}
-
-static const char *extension(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-
-	return dot && !strchr(dot, '/') ? dot + 1 : "";
-}
-
 /* The JSON or DOT report into memory, then to @path (or standard output). */
 static int emit(const struct sim_session *s, int json, const char *path)
 {
@@ -158,10 +76,11 @@ static int emit(const struct sim_session *s, int json, const char *path)
 		cli_error("out of memory");
 		return EXIT_INTERNAL;
 	}
-	if (!json && (strcmp(extension(path), "svg") == 0 || strcmp(extension(path), "png") == 0))
-		rc = render(text, len, extension(path), path);
+	if (!json && (strcmp(cli_path_extension(path), "svg") == 0 ||
+		      strcmp(cli_path_extension(path), "png") == 0))
+		rc = cli_render_dot(text, len, cli_path_extension(path), path);
 	else
-		rc = write_file(text, len, path);
+		rc = cli_write_atomic(text, len, path);
 	free(text);
 	return rc;
 }
@@ -235,8 +154,8 @@ int cmd_sim(int argc, char **argv)
 	/* `--json FILE` as well as `--json=FILE`: of two operands, the
 	 * scenario is the one that names a .scn file. */
 	if (json && !json_path && argc - optind == 2) {
-		int first = strcmp(extension(argv[optind]), "scn") == 0;
-		int second = strcmp(extension(argv[optind + 1]), "scn") == 0;
+		int first = strcmp(cli_path_extension(argv[optind]), "scn") == 0;
+		int second = strcmp(cli_path_extension(argv[optind + 1]), "scn") == 0;
 
 		if (first == second) {
 			cli_error("--json FILE: say which is the scenario (write --json=FILE)");

@@ -54,9 +54,13 @@ $(LIB): $(LIB_OBJ)
 $(CAPSIM): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/testutil.o $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(CMOCKA) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/tests/testutil.o $(LIB) $(CMOCKA) $(LDLIBS)
+
+$(BUILD)/tests/testutil.o: tests/testutil.c tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -c $< -o $@
 
 # Each fuzz target also builds as a plain program that replays files.
 $(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay.c $(LIB) $(HEADERS)

@@ -11,66 +11,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *capsim;
-static char tmpdir[64];
-
-/* Run "capsim ARGS"; capture stdout and stderr (each up to 1 MiB, owned by
- * the caller); return the exit code. */
-static int run(const char *args, char **out, char **err)
-{
-	char cmd[2048], path[128];
-	int status;
-
-	snprintf(cmd, sizeof(cmd), "%s %s >%s/out 2>%s/err </dev/null", capsim, args, tmpdir, tmpdir);
-	status = system(cmd);
-	for (int i = 0; i < 2; i++) {
-		char **dst = i ? err : out;
-		FILE *f;
-		size_t n;
-
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, i ? "err" : "out");
-		f = fopen(path, "r");
-		*dst = calloc(1, 1 << 20);
-		n = f ? fread(*dst, 1, (1 << 20) - 1, f) : 0;
-		(*dst)[n] = '\0';
-		if (f)
-			fclose(f);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	capsim = getenv("CAPSIM");
-	if (!capsim)
-		capsim = "./capsim";
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-cli-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
-}
-
-static void expect(const char *args, int code, const char *in_out, const char *in_err)
-{
-	char *out, *err;
-	int rc = run(args, &out, &err);
-
-	if (rc != code || (in_out && !strstr(out, in_out)) || (in_err && !strstr(err, in_err)))
-		fail_msg("capsim %s\nexit %d (expected %d)\nstdout: %.400s\nstderr: %.400s\n"
-			 "(expected stdout to contain '%s', stderr '%s')",
-			 args, rc, code, out, err, in_out ? in_out : "", in_err ? in_err : "");
-	free(out);
-	free(err);
-}
-
 static void test_help(void **state)
 {
 	(void)state;
@@ -329,5 +269,5 @@ int main(void)
 		cmocka_unit_test(test_write_linux),
 	};
 
-	return cmocka_run_group_tests_name("cli", tests, setup, teardown);
+	return cmocka_run_group_tests_name("cli", tests, cli_setup, cli_teardown);
 }

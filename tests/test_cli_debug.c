@@ -13,52 +13,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *capsim;
-static char tmpdir[64];
-
 static const char *const traces[] = {
 	"traces/samples/mixed.pcap",
 	"traces/samples/vlan.pcap",
 	"traces/samples/mixed.pcapng",
 };
-
-/* Run "capsim ARGS"; capture stdout and stderr (each up to 1 MiB, owned by
- * the caller); return the exit code. */
-static int run(const char *args, char **out, char **err)
-{
-	char cmd[4096], path[128];
-	int status;
-
-	snprintf(cmd, sizeof(cmd), "%s %s >%s/out 2>%s/err </dev/null", capsim, args, tmpdir, tmpdir);
-	status = system(cmd);
-	for (int i = 0; i < 2; i++) {
-		char **dst = i ? err : out;
-		FILE *f;
-		size_t n;
-
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, i ? "err" : "out");
-		f = fopen(path, "r");
-		*dst = calloc(1, 1 << 20);
-		n = f ? fread(*dst, 1, (1 << 20) - 1, f) : 0;
-		(*dst)[n] = '\0';
-		if (f)
-			fclose(f);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect(const char *args, int code, const char *in_out, const char *in_err)
-{
-	char *out, *err;
-	int rc = run(args, &out, &err);
-
-	if (rc != code || (in_out && !strstr(out, in_out)) || (in_err && !strstr(err, in_err)))
-		fail_msg("capsim %s\nexit %d (expected %d)\nstdout: %.800s\nstderr: %.400s\n"
-			 "(expected stdout to contain '%s', stderr '%s')",
-			 args, rc, code, out, err, in_out ? in_out : "", in_err ? in_err : "");
-	free(out);
-	free(err);
-}
 
 /* The output must hold each of @lines as a whole line, in this order. */
 static void expect_lines(const char *args, const char *const *lines, size_t n)
@@ -88,25 +47,6 @@ static void expect_lines(const char *args, const char *const *lines, size_t n)
 	free(text);
 	free(out);
 	free(err);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	capsim = getenv("CAPSIM");
-	if (!capsim)
-		capsim = "./capsim";
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-debug-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
 }
 
 static void write_file(const char *name, const char *text)
@@ -439,5 +379,5 @@ int main(void)
 		cmocka_unit_test(test_linux_ext_vs_offline),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cli_setup, cli_teardown);
 }

@@ -16,73 +16,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *capsim;
-static char tmpdir[64];
-
-/* Run "[@env] capsim ARGS [@in]" through the shell; stdout and stderr
- * captured (each up to 1 MiB, owned by the caller); the exit code. */
-static int run_env(const char *env, const char *args, char **out, char **err)
-{
-	char cmd[4096], path[128];
-	int status;
-
-	snprintf(cmd, sizeof(cmd), "%s %s %s >%s/out 2>%s/err", env, capsim, args, tmpdir, tmpdir);
-	if (!strchr(args, '<'))
-		strcat(cmd, " </dev/null");
-	status = system(cmd);
-	for (int i = 0; i < 2; i++) {
-		char **dst = i ? err : out;
-		FILE *f;
-		size_t n;
-
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, i ? "err" : "out");
-		f = fopen(path, "r");
-		*dst = calloc(1, 1 << 20);
-		n = f ? fread(*dst, 1, (1 << 20) - 1, f) : 0;
-		(*dst)[n] = '\0';
-		if (f)
-			fclose(f);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int run(const char *args, char **out, char **err)
-{
-	return run_env("", args, out, err);
-}
-
-static void expect(const char *args, int code, const char *in_out, const char *in_err)
-{
-	char *out, *err;
-	int rc = run(args, &out, &err);
-
-	if (rc != code || (in_out && !strstr(out, in_out)) || (in_err && !strstr(err, in_err)))
-		fail_msg("capsim %s\nexit %d (expected %d)\nstdout: %.400s\nstderr: %.400s\n"
-			 "(expected stdout to contain '%s', stderr '%s')",
-			 args, rc, code, out, err, in_out ? in_out : "", in_err ? in_err : "");
-	free(out);
-	free(err);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	capsim = getenv("CAPSIM");
-	if (!capsim)
-		capsim = "./capsim";
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-tools-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
-}
-
 static void write_file(const char *name, const char *text)
 {
 	char path[160];
@@ -491,5 +424,5 @@ int main(void)
 		cmocka_unit_test(test_render),
 	};
 
-	return cmocka_run_group_tests_name("cli_tools", tests, setup, teardown);
+	return cmocka_run_group_tests_name("cli_tools", tests, cli_setup, cli_teardown);
 }

@@ -118,7 +118,7 @@ static struct sim_rule *add(struct fx *f, enum sim_rule_hook hook, struct sim_de
 }
 
 /* Run @skb through @hook's list; 1 if it passed. */
-static int run(struct fx *f, struct sim_rule *list, enum sim_stage st, struct sim_skb *skb)
+static int hook_run(struct fx *f, struct sim_rule *list, enum sim_stage st, struct sim_skb *skb)
 {
 	int ok = sim_nf_hook(&f->c, list, st, skb, f->eth0, f->eth1);
 
@@ -134,8 +134,8 @@ static void check_match(struct fx *f, void (*set)(struct sim_rule *, struct fx *
 	struct sim_rule *r = add(f, SIM_RULE_INPUT, NULL, "r", 1, set);
 	uint32_t hitlen = hit->len;
 
-	assert_int_equal(run(f, f->h->hook[SIM_NF_INET_LOCAL_IN], SIM_ST_NF_LOCAL_IN, hit), 0);
-	assert_int_equal(run(f, f->h->hook[SIM_NF_INET_LOCAL_IN], SIM_ST_NF_LOCAL_IN, miss), 1);
+	assert_int_equal(hook_run(f, f->h->hook[SIM_NF_INET_LOCAL_IN], SIM_ST_NF_LOCAL_IN, hit), 0);
+	assert_int_equal(hook_run(f, f->h->hook[SIM_NF_INET_LOCAL_IN], SIM_ST_NF_LOCAL_IN, miss), 1);
 	assert_int_equal(r->packets, 1);
 	assert_int_equal(r->bytes, hitlen);
 	/* Reset for the next field. */
@@ -191,18 +191,18 @@ static void test_match_fields(void **state)
 	check_match(f, set_dport, pkt(f, IPPROTO_UDP, 9, 53, 0, 0), pkt(f, IPPROTO_UDP, 9, 54, 0, 0));
 	/* A port match never matches ICMP, which has no ports. */
 	check_match(f, set_dport, pkt(f, IPPROTO_UDP, 9, 53, 0, 0), pkt(f, IPPROTO_ICMP, 9, 53, 0, 0));
-	/* iif is eth0 in run(); oif is eth1: a rule on oif eth0 never matches there. */
+	/* iif is eth0 in hook_run(); oif is eth1: a rule on oif eth0 never matches there. */
 	{
 		struct sim_rule *r = add(f, SIM_RULE_INPUT, NULL, "r", 1, set_iif);
 
-		assert_int_equal(run(f, r, SIM_ST_NF_LOCAL_IN, pkt(f, IPPROTO_UDP, 1, 2, 0, 0)), 0);
+		assert_int_equal(hook_run(f, r, SIM_ST_NF_LOCAL_IN, pkt(f, IPPROTO_UDP, 1, 2, 0, 0)), 0);
 		assert_int_equal(sim_nf_hook(&f->c, r, SIM_ST_NF_LOCAL_IN,
 					     a = pkt(f, IPPROTO_UDP, 1, 2, 0, 0), f->eth1, NULL), 1);
 		sim_skb_free(f->w, a);
 		free(r);
 		f->h->hook[SIM_NF_INET_LOCAL_IN] = NULL;
 		r = add(f, SIM_RULE_INPUT, NULL, "r", 1, set_oif_eth0);
-		assert_int_equal(run(f, r, SIM_ST_NF_LOCAL_IN, pkt(f, IPPROTO_UDP, 1, 2, 0, 0)), 1);
+		assert_int_equal(hook_run(f, r, SIM_ST_NF_LOCAL_IN, pkt(f, IPPROTO_UDP, 1, 2, 0, 0)), 1);
 		assert_int_equal(r->packets, 0);
 		free(r);
 		f->h->hook[SIM_NF_INET_LOCAL_IN] = NULL;
@@ -254,9 +254,9 @@ static void test_order_and_counters(void **state)
 	assert_ptr_equal(list, acc);
 	assert_ptr_equal(acc->next, all);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(run(f, list, SIM_ST_NF_FORWARD, pkt(f, IPPROTO_UDP, 9, 53, 0, 0)), 1);
+		assert_int_equal(hook_run(f, list, SIM_ST_NF_FORWARD, pkt(f, IPPROTO_UDP, 9, 53, 0, 0)), 1);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(run(f, list, SIM_ST_NF_FORWARD, pkt(f, IPPROTO_UDP, 9, 80, 4, 0)), 0);
+		assert_int_equal(hook_run(f, list, SIM_ST_NF_FORWARD, pkt(f, IPPROTO_UDP, 9, 80, 4, 0)), 0);
 	assert_int_equal(acc->packets, 3);
 	assert_int_equal(acc->bytes, 3 * 28);
 	assert_int_equal(all->packets, 2);
@@ -278,19 +278,19 @@ static void test_drop_reasons(void **state)
 
 	assert_ptr_equal(f->eth0->tc_ingress, ti);
 	assert_ptr_equal(f->eth1->tc_egress, te);
-	assert_int_equal(run(f, ti, SIM_ST_TC_INGRESS, pkt(f, 17, 1, 2, 0, 0)), 0);
+	assert_int_equal(hook_run(f, ti, SIM_ST_TC_INGRESS, pkt(f, 17, 1, 2, 0, 0)), 0);
 	assert_int_equal(f->obs.last_drop, SIM_DROP_TC_INGRESS);
-	assert_int_equal(run(f, te, SIM_ST_TC_EGRESS, pkt(f, 17, 1, 2, 0, 1)), 0);
+	assert_int_equal(hook_run(f, te, SIM_ST_TC_EGRESS, pkt(f, 17, 1, 2, 0, 1)), 0);
 	assert_int_equal(f->obs.last_drop, SIM_DROP_TC_EGRESS);
-	assert_int_equal(run(f, ni, SIM_ST_NF_INGRESS, pkt(f, 17, 1, 2, 0, 0)), 0);
+	assert_int_equal(hook_run(f, ni, SIM_ST_NF_INGRESS, pkt(f, 17, 1, 2, 0, 0)), 0);
 	assert_int_equal(f->obs.last_drop, SIM_DROP_NETFILTER_DROP);
-	assert_int_equal(run(f, pre, SIM_ST_NF_PREROUTING, pkt(f, 17, 1, 2, 0, 0)), 0);
+	assert_int_equal(hook_run(f, pre, SIM_ST_NF_PREROUTING, pkt(f, 17, 1, 2, 0, 0)), 0);
 	assert_int_equal(f->h->drops[SIM_DROP_TC_INGRESS], 1);
 	assert_int_equal(f->h->drops[SIM_DROP_TC_EGRESS], 1);
 	assert_int_equal(f->h->drops[SIM_DROP_NETFILTER_DROP], 2);
 	/* An empty hook is not registered: nothing reported, the packet passes. */
 	memset(&f->obs, 0, sizeof(f->obs));
-	assert_int_equal(run(f, NULL, SIM_ST_NF_LOCAL_IN, pkt(f, 17, 1, 2, 0, 0)), 1);
+	assert_int_equal(hook_run(f, NULL, SIM_ST_NF_LOCAL_IN, pkt(f, 17, 1, 2, 0, 0)), 1);
 	assert_int_equal(f->obs.events[SIM_ST_NF_LOCAL_IN], 0);
 }
 
@@ -315,8 +315,8 @@ static void test_families(void **state)
 	skb = sim_skb_alloc(f->w, 8);
 	memset(sim_skb_data(skb), 0, 8);
 	sim_ip_push_header(f->h, skb, AF_INET6, IPPROTO_UDP, s6, d6, 64, 0);
-	assert_int_equal(run(f, r, SIM_ST_NF_LOCAL_OUT, skb), 1);
-	assert_int_equal(run(f, r, SIM_ST_NF_LOCAL_OUT, pkt(f, 17, 1, 2, 0, 0)), 0);
+	assert_int_equal(hook_run(f, r, SIM_ST_NF_LOCAL_OUT, skb), 1);
+	assert_int_equal(hook_run(f, r, SIM_ST_NF_LOCAL_OUT, pkt(f, 17, 1, 2, 0, 0)), 0);
 
 	sim_rule_init(&cfg);
 	cfg.hook = SIM_RULE_POSTROUTING;
@@ -331,8 +331,8 @@ static void test_families(void **state)
 	skb = sim_skb_alloc(f->w, 8);
 	memset(sim_skb_data(skb), 0, 8);
 	sim_ip_push_header(f->h, skb, AF_INET6, IPPROTO_UDP, s6, d6, 64, 0);
-	assert_int_equal(run(f, r, SIM_ST_NF_POST_ROUTING, skb), 0);
-	assert_int_equal(run(f, r, SIM_ST_NF_POST_ROUTING, pkt(f, 17, 1, 2, 0, 0)), 1);
+	assert_int_equal(hook_run(f, r, SIM_ST_NF_POST_ROUTING, skb), 0);
+	assert_int_equal(hook_run(f, r, SIM_ST_NF_POST_ROUTING, pkt(f, 17, 1, 2, 0, 0)), 1);
 }
 
 static void test_refusals(void **state)

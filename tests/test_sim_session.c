@@ -19,13 +19,13 @@
 
 #include "session_int.h"
 
-static char tmpdir[64];
+static char session_dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-sim-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	snprintf(session_dir, sizeof(session_dir), "/tmp/capsim-test-sim-XXXXXX");
+	return mkdtemp(session_dir) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -33,7 +33,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", session_dir);
 	return system(cmd);
 }
 
@@ -50,7 +50,7 @@ static struct sim_session *run_opts(const char *path, const struct sim_session_o
 	return s;
 }
 
-static struct sim_session *run(const char *path)
+static struct sim_session *session_run(const char *path)
 {
 	return run_opts(path, NULL);
 }
@@ -61,7 +61,7 @@ static const char *write_scn(const char *name, const char *text)
 	static char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	snprintf(path, sizeof(path), "%s/%s", session_dir, name);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -119,7 +119,7 @@ static void drops_agree(const struct sim_session *s)
 /* An egress drop (LOCAL_OUT) is before dev_queue_xmit_nit: no tap saw it. */
 static void test_egress_drop_invisible(void **state)
 {
-	struct sim_session *s = run("tests/scenarios/egress-drop-session.scn");
+	struct sim_session *s = session_run("tests/scenarios/egress-drop-session.scn");
 	const struct sim_ses_drop *d;
 
 	(void)state;
@@ -138,7 +138,7 @@ static void test_egress_drop_invisible(void **state)
 /* An INPUT drop is after __netif_receive_skb_core's taps: tcpdump saw it. */
 static void test_ingress_drop_visible(void **state)
 {
-	struct sim_session *s = run("tests/scenarios/ingress-drop-visible.scn");
+	struct sim_session *s = session_run("tests/scenarios/ingress-drop-visible.scn");
 	const struct sim_ses_drop *d;
 	int t = sim_collect_tap(&s->col, "b", "cap");
 
@@ -159,7 +159,7 @@ static void test_ingress_drop_visible(void **state)
  * as many as tp_drops and tcpdump's "dropped by kernel". */
 static void test_slow_reader(void **state)
 {
-	struct sim_session *s = run("tests/scenarios/ring-overflow-slow-reader.scn");
+	struct sim_session *s = session_run("tests/scenarios/ring-overflow-slow-reader.scn");
 	const struct sim_ses_drop *d = find_drop(s, "cap", SIM_ST_TPACKET_RCV, SIM_DROP_FULL_RING);
 	int t = sim_collect_tap(&s->col, "cap", "dump");
 
@@ -212,7 +212,7 @@ static const char kinds_scn[] =
 
 static void test_expect_kinds(void **state)
 {
-	struct sim_session *s = run(write_scn("kinds.scn", kinds_scn));
+	struct sim_session *s = session_run(write_scn("kinds.scn", kinds_scn));
 
 	(void)state;
 	assert_int_equal(s->nres, 14);
@@ -258,7 +258,7 @@ static void test_unknown_counter(void **state)
 /* Every counter read back equals the model's own field. */
 static void test_counters_read_back(void **state)
 {
-	struct sim_session *s = run("tests/scenarios/ring-overflow-slow-reader.scn");
+	struct sim_session *s = session_run("tests/scenarios/ring-overflow-slow-reader.scn");
 
 	(void)state;
 	for (unsigned h = 0; h < s->col.nhosts; h++) {
@@ -331,7 +331,7 @@ static void test_counters_read_back(void **state)
  * and its taps' numbers are the text's. */
 static void test_json(void **state)
 {
-	struct sim_session *s = run("tests/scenarios/egress-drop-session.scn");
+	struct sim_session *s = session_run("tests/scenarios/egress-drop-session.scn");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
@@ -388,7 +388,7 @@ static void test_json(void **state)
 /* -w: one file per tap, holding exactly the packets the listing shows. */
 static void test_pcap_files(void **state)
 {
-	struct sim_session_opts o = { .pcap_dir = tmpdir, .list_limit = 1000 };
+	struct sim_session_opts o = { .pcap_dir = session_dir, .list_limit = 1000 };
 	struct sim_session *s = run_opts("tests/scenarios/loopback-twice.scn", &o);
 	char err[PCAP_ERRBUF_SIZE], desc[200], path[256];
 
@@ -401,7 +401,7 @@ static void test_pcap_files(void **state)
 		uint64_t n = 0;
 		pcap_t *p;
 
-		snprintf(path, sizeof(path), "%s/a.%s.pcap", tmpdir, tp->tap->name);
+		snprintf(path, sizeof(path), "%s/a.%s.pcap", session_dir, tp->tap->name);
 		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
 		if (!p)
 			fail_msg("%s: %s", path, err);
@@ -423,7 +423,7 @@ static void test_pcap_files(void **state)
 	assert_int_equal(s->col.taps[sim_collect_tap(&s->col, "a", "raw")].listed, 12);
 	sim_session_free(s);
 	/* No temporary file left behind. */
-	snprintf(path, sizeof(path), "ls %s | grep -q tmp-", tmpdir);
+	snprintf(path, sizeof(path), "ls %s | grep -q tmp-", session_dir);
 	assert_int_not_equal(system(path), 0);
 }
 
@@ -454,7 +454,7 @@ static void test_trace_limit(void **state)
  * the drop node and the tap. */
 static void test_text_and_dot(void **state)
 {
-	struct sim_session *s = run("tests/scenarios/egress-drop-session.scn");
+	struct sim_session *s = session_run("tests/scenarios/egress-drop-session.scn");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);

@@ -14,13 +14,13 @@
 
 #define N 500
 
-static char tmpdir[64];
+static char trace_dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/capsim-test-trace-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	snprintf(trace_dir, sizeof(trace_dir), "/tmp/capsim-test-trace-XXXXXX");
+	return mkdtemp(trace_dir) ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -28,7 +28,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", trace_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -64,7 +64,7 @@ static void test_roundtrip(void **state)
 	int n = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/a.pcap", tmpdir);
+	snprintf(path, sizeof(path), "%s/a.pcap", trace_dir);
 	write_generated(path, 9);
 	trace_gen_opts_init(&g);
 	g.seed = 9;
@@ -130,8 +130,8 @@ static void test_pcapng(void **state)
 	int n = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/b.pcap", tmpdir);
-	snprintf(ng, sizeof(ng), "%s/b.pcapng", tmpdir);
+	snprintf(path, sizeof(path), "%s/b.pcap", trace_dir);
+	snprintf(ng, sizeof(ng), "%s/b.pcapng", trace_dir);
 	write_generated(path, 5);
 	snprintf(cmd, sizeof(cmd), "editcap -F pcapng %s %s", path, ng);
 	assert_int_equal(system(cmd), 0);
@@ -163,17 +163,17 @@ static void test_failures(void **state)
 	assert_non_null(strstr(err, "/nonexistent/x.pcap"));
 
 	/* An aborted writer leaves neither the target nor its temporary. */
-	snprintf(path, sizeof(path), "%s/c.pcap", tmpdir);
+	snprintf(path, sizeof(path), "%s/c.pcap", trace_dir);
 	assert_int_equal(trace_writer_open(&w, path, DLT_EN10MB, 65535, err), 0);
 	trace_write(w, 0, (const uint8_t *)"0123456789abcdef", 16, 16);
 	trace_writer_abort(w);
 	assert_false(exists(path));
 	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "ls %s | grep -q tmp", tmpdir);
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -q tmp", trace_dir);
 	assert_int_not_equal(system(cmd), 0);
 
 	/* A damaged file: a pcap header cut in the middle of a record. */
-	snprintf(path, sizeof(path), "%s/a.pcap", tmpdir);
+	snprintf(path, sizeof(path), "%s/a.pcap", trace_dir);
 	write_generated(path, 1);
 	assert_int_equal(truncate(path, 24 + 16 + 5), 0);
 	assert_int_equal(trace_open(&r, path, err), 0);
@@ -183,7 +183,7 @@ static void test_failures(void **state)
 	trace_close(r);
 
 	/* Not a trace at all. */
-	snprintf(path, sizeof(path), "%s/d.pcap", tmpdir);
+	snprintf(path, sizeof(path), "%s/d.pcap", trace_dir);
 	f = fopen(path, "w");
 	fputs("hello, world\n", f);
 	fclose(f);
@@ -197,7 +197,7 @@ static void test_load(void **state)
 	struct trace_set set;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/e.pcap", tmpdir);
+	snprintf(path, sizeof(path), "%s/e.pcap", trace_dir);
 	write_generated(path, 11);
 	assert_int_equal(trace_load(path, &set, err), 0);
 	assert_int_equal(set.count, N);

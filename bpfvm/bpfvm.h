@@ -73,6 +73,10 @@ const struct bpfvm_opinfo *bpfvm_opinfo(uint16_t code);
 /* Every code accepted by the kernel, ascending; returns how many. */
 size_t bpfvm_linux_codes(const uint16_t **codes);
 
+/* 1 if @prog loads the ancillary field @skf_ad (an SKF_AD_* offset) with
+ * ld/ldh/ldb [SKF_AD_OFF + @skf_ad], the only way classic BPF reads it. */
+int bpfvm_prog_uses_ancillary(const struct bpfvm_prog *prog, uint32_t skf_ad);
+
 /* Ancillary loads: the name after '#' in bpf_asm (e.g. "proto" for
  * SKF_AD_PROTOCOL) for an offset in [0, SKF_AD_MAX), or NULL. */
 const char *bpfvm_ancillary_name(uint32_t skf_ad);

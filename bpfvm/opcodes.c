@@ -130,6 +130,18 @@ int bpfvm_ancillary_lookup(const char *name)
 	return -1;
 }
 
+int bpfvm_prog_uses_ancillary(const struct bpfvm_prog *prog, uint32_t skf_ad)
+{
+	for (uint32_t i = 0; i < prog->len; i++) {
+		const struct bpfvm_insn *in = &prog->insns[i];
+
+		if (bpfvm_opinfo(in->code)->operand == BPFVM_OPND_ABS &&
+		    BPF_CLASS(in->code) == BPF_LD && in->k == (uint32_t)SKF_AD_OFF + skf_ad)
+			return 1;
+	}
+	return 0;
+}
+
 void bpfvm_prog_free(struct bpfvm_prog *prog)
 {
 	if (!prog)

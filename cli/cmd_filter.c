@@ -477,6 +477,8 @@ static int filter_run(int argc, char **argv)
 								     : ", SOCK_DGRAM tap")
 					     : "");
 	o.snapshot = (uint32_t)src.copts.snaplen;
+	/* The payload offset costs a flow dissection per frame: only when read. */
+	o.dev.want_poff = (uint8_t)bpfvm_prog_uses_ancillary(&prog, SKF_AD_PAY_OFFSET);
 	if (o.write && o.verdicts + o.only_count == 0 && strcmp(o.write, "-") == 0) {
 		cli_error("-w -: the listing already goes to standard output; add --count");
 		rc = EXIT_USAGE;

@@ -45,6 +45,7 @@ void sim_rx_dev_init(struct sim_rx_dev *dev)
 	dev->ifindex = 2;
 	dev->type = ARPHRD_ETHER;
 	dev->mtu = 1500;
+	dev->want_poff = 1;
 }
 
 int sim_parse_mac(const char *s, uint8_t mac[6])
@@ -175,6 +176,7 @@ int sim_rx_view(const struct sim_rx_dev *dev, const uint8_t *frame, uint32_t len
 	/* packet_rcv(): SOCK_RAW filters run from the MAC header (skb_push),
 	 * SOCK_DGRAM filters from the network header. */
 	out->pkt.data_off = type == SIM_SOCK_DGRAM ? net_off : 0;
-	m->pay_offset = sim_skb_get_poff(&out->pkt, m);
+	if (dev->want_poff)
+		m->pay_offset = sim_skb_get_poff(&out->pkt, m);
 	return 0;
 }

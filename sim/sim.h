@@ -33,6 +33,9 @@ struct sim_rx_dev {
 	uint32_t ifindex;	/* default 2 */
 	uint16_t type;		/* dev->type; ARPHRD_ETHER */
 	uint32_t mtu;		/* default 1500 */
+	uint8_t want_poff;	/* compute SKF_AD_PAY_OFFSET (a flow dissection per
+				 * frame); default 1: callers whose program never
+				 * loads it may switch it off */
 };
 void sim_rx_dev_init(struct sim_rx_dev *dev);
 /* Parse "aa:bb:cc:dd:ee:ff" into @mac; 0 on success, -1 if malformed. */
@@ -88,6 +91,21 @@ void sim_libpcap_deliver(const struct sim_rx_view *v, uint32_t snap, uint32_t sn
 
 struct sim_session;
 
+/* One record a tap captured, in the form its pcap file holds it: a plain
+ * SOCK_RAW tap's copy from the link-layer header, a SOCK_DGRAM tap's with
+ * the DLT_LINUX_SLL2 header libpcap would build, tcpdump's as libpcap
+ * handed it over. */
+struct sim_session_capture {
+	const char *host, *tap;		/* names */
+	const char *dev;		/* the device the packet was on */
+	uint64_t ts;			/* simulated time, ns */
+	uint8_t pkt_type;		/* PACKET_HOST ... PACKET_OUTGOING */
+	int tcpdump;			/* read by libpcap and tcpdump */
+	int linktype;			/* DLT_EN10MB or DLT_LINUX_SLL2 */
+	const uint8_t *bytes;
+	uint32_t caplen, wirelen;
+};
+
 #define SIM_SESSION_ERRBUF_SIZE 1024
 
 /* What a failing sim_session_* call means (for the caller's exit code). */
@@ -102,6 +120,11 @@ struct sim_session_opts {
 	uint64_t trace_limit;	/* lines of it; 0: 10000 */
 	uint32_t list_limit;	/* one-liners kept per tap; 0: 50 */
 	const char *pcap_dir;	/* -w DIR: HOST.TAP.pcap per tap; NULL: none */
+	/* Every record a tap captured, as it is captured (`capsim live`
+	 * compares them with the kernel's); NULL: none.  The record and its
+	 * bytes are valid only during the call. */
+	void (*capture)(void *ctx, const struct sim_session_capture *rec);
+	void *capture_ctx;
 };
 
 /*
@@ -126,6 +149,38 @@ unsigned sim_session_failed(const struct sim_session *s);
 /* Events the run reported, and the simulated time it ended at (ns). */
 uint64_t sim_session_events(const struct sim_session *s);
 void sim_session_free(struct sim_session *s);
+
+struct sim_scenario;
+
+/* Read-outs after the run, for `capsim live`. */
+struct sim_session_tap {
+	int tcpdump;
+	int linktype;			/* of its records */
+	uint64_t captured, received, dropped;	/* closing lines (plain tap: copies,
+						 * tp_packets, tp_drops) */
+	uint64_t tp_packets, tp_drops, tp_freeze_q_cnt;
+};
+/* 0 and @out for tap @tap of host @host, or -1 if there is no such tap. */
+int sim_session_tap(const struct sim_session *s, const char *host, const char *tap,
+		    struct sim_session_tap *out);
+/* Counter @name of host @host ("eth0.rx_packets", "rule.block-dns",
+ * "softnet.dropped", ...): 1 and *@v when the model keeps it, 0 when it is
+ * a kernel counter the model never moves, -1 when there is none. */
+int sim_session_counter(const struct sim_session *s, const char *host, const char *name,
+			uint64_t *v);
+/* The drops of the run, by (host, stage, reason): @i from 0 while it
+ * returns 0 (-1 past the end). */
+struct sim_session_drop {
+	const char *host;
+	const char *reason;		/* "NETFILTER_DROP" */
+	const char *func;		/* the kernel function ("nf_hook_slow") */
+	const char *hook;		/* "OUTPUT", "tc ingress", or "" */
+	uint64_t count;
+	int tap_copy;			/* a tap's copy lost, not the packet */
+};
+int sim_session_drop(const struct sim_session *s, unsigned i, struct sim_session_drop *out);
+/* The parsed scenario (owned by the session). */
+const struct sim_scenario *sim_session_scenario(const struct sim_session *s);
 
 /*
  * Printers (report.c): what the run found, for people (text: each tap's

@@ -194,6 +194,19 @@ static void test_pay_offset(void **state)
 	/* An unknown EtherType: the dissector fails. */
 	view(f, frame(f, host, 0x1234, pay, 28), SIM_SOCK_RAW, &v, buf);
 	assert_int_equal(v.meta.pay_offset, 0);
+
+	/* A caller whose program never loads the field may skip the work. */
+	struct sim_rx_dev dev;
+
+	sim_rx_dev_init(&dev);
+	dev.want_poff = 0;
+	memset(pay, 0, sizeof(pay));
+	pay[0] = 0x45, pay[9] = 17;
+	sim_rx_view(&dev, f, frame(f, host, 0x0800, pay, 100), SIM_SOCK_RAW, buf, &v);
+	assert_int_equal(v.meta.pay_offset, 0);
+	dev.want_poff = 1;
+	sim_rx_view(&dev, f, frame(f, host, 0x0800, pay, 100), SIM_SOCK_RAW, buf, &v);
+	assert_int_equal(v.meta.pay_offset, 14 + 20 + 8);
 }
 
 static void test_parse_mac(void **state)

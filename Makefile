@@ -84,6 +84,7 @@ run: deps capsim
 bench: deps capsim
 	./capsim bench
 	./scripts/bench-whole.sh ./capsim
+	./scripts/bench-sim.sh ./capsim
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -2,7 +2,7 @@
 # Install the Debian packages capsim needs, and only those that are missing,
 # so a warm machine pays nothing.  Non-interactive: CI has no terminal.
 set -eu
-PKGS="build-essential libpcap-dev libcmocka-dev libjansson-dev graphviz iproute2 nftables tcpdump tshark clang libclang-rt-14-dev valgrind cppcheck"
+PKGS="build-essential libpcap-dev libcmocka-dev libjansson-dev graphviz iproute2 nftables tcpdump tshark clang libclang-rt-14-dev valgrind cppcheck bc time"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

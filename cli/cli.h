@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "bpfvm.h"
+#include "sim.h"
+#include "trace.h"
 
 /* Exit codes, the same for every command (documented in `capsim --help`). */
 enum {
@@ -75,6 +77,40 @@ extern const char cli_prog_help[];
 int cli_prog_option(struct cli_prog_src *s, int c, const char *arg);
 /* --semantics linux|libpcap; -1 with a message if neither. */
 int cli_parse_semantics(const char *arg, enum bpfvm_semantics *sem);
+
+/* view.c.  How a trace record becomes the packet a filter sees: the
+ * semantics and the receiving device (filter run, step, diff, dot). */
+struct cli_view {
+	enum bpfvm_semantics sem;
+	enum sim_sock_type sock;
+	struct sim_rx_dev dev;
+	uint64_t seed;			/* SKF_AD_RANDOM: seed + record index */
+	uint8_t *buf;			/* the rewritten frame, grown as needed */
+	size_t bufsize;
+};
+
+/* The options cli_view_option() takes, for a getopt_long table. */
+#define VIEW_OPTIONS                                                   \
+	{ "semantics", required_argument, NULL, OPT_SEMANTICS },       \
+	{ "mac", required_argument, NULL, OPT_MAC },                   \
+	{ "ifindex", required_argument, NULL, OPT_IFINDEX },           \
+	{ "sock", required_argument, NULL, OPT_SOCK },                 \
+	{ "seed", required_argument, NULL, OPT_SEED }
+extern const char cli_view_help[];
+
+/* Linux semantics, SOCK_RAW, the default device, seed 1. */
+void cli_view_init(struct cli_view *v);
+void cli_view_free(struct cli_view *v);
+/* One of VIEW_OPTIONS: 1 taken, 0 not one of them, -1 bad (message printed). */
+int cli_view_option(struct cli_view *v, int c, const char *arg);
+/* EXIT_INPUT with a message when linux semantics meets a trace that is not
+ * Ethernet; EXIT_OK otherwise. */
+int cli_view_check_trace(enum bpfvm_semantics sem, const char *path, int linktype);
+/* @rec as a filter sees it in @sem: 1 and *@out; 0 when the kernel discards
+ * the frame before any packet socket sees it (@out->drop says why); -1 out
+ * of memory (message printed).  @out may point into @v's buffer. */
+int cli_record_view(struct cli_view *v, enum bpfvm_semantics sem, const struct trace_record *rec,
+		    struct sim_rx_view *out);
 
 /* output.c.  Write @len bytes of @text to @path through a temporary name
  * renamed when complete, or to standard output when @path is NULL or "-".

@@ -140,41 +140,29 @@ static int filter_compile(int argc, char **argv)
 /* ---- filter run ------------------------------------------------------ */
 
 struct run_opts {
-	enum bpfvm_semantics sem;
+	struct cli_view view;	/* semantics and the receiving device */
 	int verdicts, verbose, only_count;
 	const char *write;	/* -w: save what tcpdump would have saved */
 	uint32_t snapshot;	/* the capture handle's snapshot length */
 	uint64_t count;		/* -c: stop after this many records (0: all) */
-	uint64_t seed;		/* SKF_AD_RANDOM */
-	struct sim_rx_dev dev;
-	enum sim_sock_type sock;
 };
 
 struct run_totals {
 	uint64_t records, accepted, rejected, dropped;
 };
 
-/* One record through the model: returns 1 and *snap, or 0 when the kernel
- * discards the frame before any packet socket sees it. */
-static int run_record(const struct bpfvm *vm, const struct run_opts *o,
-		      const struct trace_record *rec, uint8_t *buf, uint32_t *snap,
-		      struct sim_rx_view *view)
+/* One record through the model: 1 and *@snap, 0 when the kernel discards
+ * the frame before any packet socket sees it, -1 out of memory. */
+static int run_record(const struct bpfvm *vm, struct run_opts *o, const struct trace_record *rec,
+		      uint32_t *snap, struct sim_rx_view *view)
 {
-	if (o->sem == BPFVM_LIBPCAP) {
-		struct bpfvm_packet pkt = {
-			.bytes = rec->bytes, .caplen = rec->caplen, .wirelen = rec->wirelen,
-		};
+	int reached = cli_record_view(&o->view, o->view.sem, rec, view);
 
-		*snap = bpfvm_snaplen(vm, &pkt, bpfvm_run(vm, &pkt, NULL));
-		return 1;
-	}
-	/* linux: the record's captured bytes are the frame on the wire. */
-	sim_rx_view(&o->dev, rec->bytes, rec->caplen, o->sock, buf, view);
-	if (view->drop != SIM_DROP_NONE)
-		return 0;
-	view->meta.random_seed = o->seed + rec->index;
-	*snap = bpfvm_snaplen(vm, &view->pkt, bpfvm_run(vm, &view->pkt, &view->meta));
-	return 1;
+	if (reached == 1)
+		*snap = bpfvm_snaplen(vm, &view->pkt,
+				      bpfvm_run(vm, &view->pkt,
+						o->view.sem == BPFVM_LINUX ? &view->meta : NULL));
+	return reached;
 }
 
 /* One record in the default listing: index, time since the first record,
@@ -210,7 +198,7 @@ static void save_record(struct trace_writer *w, const struct run_opts *o,
 {
 	uint32_t caplen, len;
 
-	if (o->sem == BPFVM_LIBPCAP) {
+	if (o->view.sem == BPFVM_LIBPCAP) {
 		trace_write(w, rec->ts_ns, rec->bytes, rec->caplen, rec->wirelen);
 		return;
 	}
@@ -240,7 +228,7 @@ static void show_progress(const struct trace_reader *r, uint64_t records, double
 		fprintf(stderr, "\rcapsim: %llu records", (unsigned long long)records);
 }
 
-static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const char *path,
+static int run_trace(const struct bpfvm *vm, struct run_opts *o, const char *path,
 		     struct run_totals *t)
 {
 	char err[TRACE_ERRBUF_SIZE];
@@ -248,8 +236,8 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 	struct trace_writer *w = NULL;
 	struct trace_record rec;
 	struct sim_rx_view view;
-	uint8_t *buf = NULL, *scratch = NULL;
-	size_t bufsize = 0;
+	uint8_t *scratch = NULL;
+	size_t scratchsize = 0;
 	uint64_t first_ts = UINT64_MAX, pos, total;
 	double last_progress = 0;
 	int rc = 0, status = EXIT_OK, progress;
@@ -258,10 +246,7 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 		cli_error("%s", err);
 		return EXIT_INPUT;
 	}
-	if (o->sem == BPFVM_LINUX && trace_linktype(r) != DLT_EN10MB) {
-		cli_error("%s: link type %s: linux semantics models a receiving Ethernet device; "
-			  "use --semantics libpcap for other link types",
-			  path, pcap_datalink_val_to_name(trace_linktype(r)));
+	if (cli_view_check_trace(o->view.sem, path, trace_linktype(r)) != EXIT_OK) {
 		trace_close(r);
 		return EXIT_INPUT;
 	}
@@ -277,23 +262,22 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 		uint32_t snap = 0;
 		int reached;
 
-		/* The receive view may rewrite the frame (VLAN untag) into @buf,
-		 * and libpcap's delivery puts a tag back into @scratch. */
-		if (rec.caplen + 4 > bufsize) {
-			uint8_t *nb = realloc(buf, rec.caplen + 4), *ns = realloc(scratch, rec.caplen + 4);
+		/* libpcap's delivery (-w) puts a VLAN tag back into @scratch. */
+		if (w && rec.caplen + 4 > scratchsize) {
+			uint8_t *ns = realloc(scratch, rec.caplen + 4);
 
-			if (nb)
-				buf = nb;
-			if (ns)
-				scratch = ns;
-			if (!nb || !ns) {
+			if (!ns) {
 				cli_error("out of memory at record %llu", (unsigned long long)rec.index);
 				status = EXIT_INTERNAL;
 				break;
 			}
-			bufsize = rec.caplen + 4;
+			scratch = ns;
+			scratchsize = rec.caplen + 4;
 		}
-		reached = run_record(vm, o, &rec, buf, &snap, &view);
+		if ((reached = run_record(vm, o, &rec, &snap, &view)) < 0) {
+			status = EXIT_INTERNAL;
+			break;
+		}
 
 		t->records++;
 		if (!reached)
@@ -332,7 +316,6 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 			status = EXIT_INTERNAL;
 		}
 	}
-	free(buf);
 	free(scratch);
 	trace_close(r);
 	return status;
@@ -341,18 +324,14 @@ static int run_trace(const struct bpfvm *vm, const struct run_opts *o, const cha
 static int filter_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "semantics", required_argument, NULL, OPT_SEMANTICS },
+		VIEW_OPTIONS,
 		{ "verdicts", no_argument, NULL, OPT_VERDICTS },
-		{ "mac", required_argument, NULL, OPT_MAC },
-		{ "ifindex", required_argument, NULL, OPT_IFINDEX },
-		{ "sock", required_argument, NULL, OPT_SOCK },
-		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "count", no_argument, NULL, OPT_COUNT },
 		{ "verbose", no_argument, NULL, 'v' },
 		PROG_OPTIONS,
 		{ 0 }
 	};
-	struct run_opts o = { .sem = BPFVM_LINUX, .seed = 1, .sock = SIM_SOCK_RAW };
+	struct run_opts o = { 0 };
 	struct run_totals t = { 0 };
 	struct cli_prog_src src;
 	struct bpfvm_prog prog = { 0 };
@@ -362,11 +341,13 @@ static int filter_run(int argc, char **argv)
 	uint32_t v;
 	int c, rc;
 
-	sim_rx_dev_init(&o.dev);
+	cli_view_init(&o.view);
 	cli_prog_src_init(&src);
 	while ((c = getopt_long(argc, argv, "F:O:s:y:r:c:w:v", opts, NULL)) != -1) {
 		int r = cli_prog_option(&src, c, optarg);
 
+		if (r == 0)
+			r = cli_view_option(&o.view, c, optarg);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
@@ -388,41 +369,8 @@ static int filter_run(int argc, char **argv)
 			}
 			o.count = v;
 			break;
-		case OPT_SEMANTICS:
-			if (cli_parse_semantics(optarg, &o.sem) != 0)
-				return EXIT_USAGE;
-			break;
 		case OPT_VERDICTS:
 			o.verdicts = 1;
-			break;
-		case OPT_MAC:
-			if (sim_parse_mac(optarg, o.dev.mac) != 0) {
-				cli_error("--mac: '%s' is not a MAC address like 02:00:00:00:00:01", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_IFINDEX:
-			if (cli_parse_u32(optarg, INT32_MAX, &o.dev.ifindex) != 0) {
-				cli_error("--ifindex: '%s' is not an interface index", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_SOCK:
-			if (strcmp(optarg, "raw") == 0)
-				o.sock = SIM_SOCK_RAW;
-			else if (strcmp(optarg, "dgram") == 0)
-				o.sock = SIM_SOCK_DGRAM;
-			else {
-				cli_error("--sock: '%s' is neither raw nor dgram", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_SEED:
-			if (cli_parse_u32(optarg, UINT32_MAX, &v) != 0) {
-				cli_error("--seed: '%s' is not a number", optarg);
-				return EXIT_USAGE;
-			}
-			o.seed = v;
 			break;
 		case 'v':
 			o.verbose = 1;
@@ -432,11 +380,6 @@ static int filter_run(int argc, char **argv)
 			       "Run a filter over every record of a trace, as the kernel would on a live\n"
 			       "capture (linux, the default) or as libpcap does reading a file.\n\n"
 			       "  -r TRACE            pcap or pcapng file, '-' for stdin\n"
-			       "  --semantics S       linux (default): the record is a frame arriving on an\n"
-			       "                      Ethernet device; the filter sees what a SOCK_RAW,\n"
-			       "                      ETH_P_ALL packet socket sees (VLAN tag moved to\n"
-			       "                      metadata, pkt_type from the destination MAC).\n"
-			       "                      libpcap: bpf_filter() on the record's bytes.\n"
 			       "  --verdicts          one line per record: 'INDEX CAPLEN' (0 = rejected),\n"
 			       "                      or 'INDEX dropped' when the kernel discards the frame\n"
 			       "                      before any packet socket sees it\n"
@@ -445,12 +388,8 @@ static int filter_run(int argc, char **argv)
 			       "                      to the verdict with the VLAN tag put back (linux), or\n"
 			       "                      whole (libpcap: offline filtering never cuts a record)\n"
 			       "  --count             print only the closing summary\n"
-			       "  --mac MAC           the receiving device's MAC (02:00:00:00:00:01)\n"
-			       "  --ifindex N         its interface index (2)\n"
-			       "  --sock raw|dgram    the tap's socket type (raw)\n"
-			       "  --seed N            seed for SKF_AD_RANDOM (1)\n"
-			       "  -v                  say how the program was obtained, and totals\n\n%s",
-			       cli_prog_help);
+			       "  -v                  say how the program was obtained, and totals\n%s\n%s",
+			       cli_view_help, cli_prog_help);
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -462,23 +401,23 @@ static int filter_run(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
-	rc = cli_load_prog(&src, o.sem, o.verbose, &prog);
+	rc = cli_load_prog(&src, o.view.sem, o.verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;
-	if (bpfvm_create(&vm, &prog, o.sem, err) != 0) {
+	if (bpfvm_create(&vm, &prog, o.view.sem, err) != 0) {
 		cli_error("the %s would not accept this program: %s",
-			  o.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
+			  o.view.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
 		rc = EXIT_INPUT;
 		goto out;
 	}
 	if (o.verbose)
-		fprintf(stderr, "capsim: %s semantics%s\n", bpfvm_semantics_name(o.sem),
-			o.sem == BPFVM_LINUX ? (o.sock == SIM_SOCK_RAW ? ", SOCK_RAW tap"
+		fprintf(stderr, "capsim: %s semantics%s\n", bpfvm_semantics_name(o.view.sem),
+			o.view.sem == BPFVM_LINUX ? (o.view.sock == SIM_SOCK_RAW ? ", SOCK_RAW tap"
 								     : ", SOCK_DGRAM tap")
 					     : "");
 	o.snapshot = (uint32_t)src.copts.snaplen;
 	/* The payload offset costs a flow dissection per frame: only when read. */
-	o.dev.want_poff = (uint8_t)bpfvm_prog_uses_ancillary(&prog, SKF_AD_PAY_OFFSET);
+	o.view.dev.want_poff = (uint8_t)bpfvm_prog_uses_ancillary(&prog, SKF_AD_PAY_OFFSET);
 	if (o.write && o.verdicts + o.only_count == 0 && strcmp(o.write, "-") == 0) {
 		cli_error("-w -: the listing already goes to standard output; add --count");
 		rc = EXIT_USAGE;
@@ -498,6 +437,7 @@ out:
 	bpfvm_destroy(vm);
 	bpfvm_prog_free(&prog);
 	cli_prog_src_free(&src);
+	cli_view_free(&o.view);
 	return rc;
 }
 

@@ -20,48 +20,6 @@
  * cmd_filter_tools.c's. */
 enum { OPT_JSON = 600, OPT_OPT_VS_NOOPT, OPT_EXT_VS_OFFLINE };
 
-/* How a record becomes a packet: the options `filter run` has for it. */
-struct dbg_view {
-	enum bpfvm_semantics sem;
-	enum sim_sock_type sock;
-	struct sim_rx_dev dev;
-	uint64_t seed;
-};
-
-/* @rec in @sem as `filter run` sees it: libpcap runs bpf_filter() on the
- * record's bytes; linux builds the receive view into @buf (caplen + 4
- * bytes).  Returns 0, or -1 if the kernel drops the frame before the taps
- * (@v->drop says why). */
-static int make_packet(const struct dbg_view *o, enum bpfvm_semantics sem,
-		       const struct trace_record *rec, uint8_t *buf, struct sim_rx_view *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (sem == BPFVM_LIBPCAP) {
-		v->pkt.bytes = rec->bytes;
-		v->pkt.caplen = rec->caplen;
-		v->pkt.wirelen = rec->wirelen;
-		return 0;
-	}
-	sim_rx_view(&o->dev, rec->bytes, rec->caplen, o->sock, buf, v);
-	if (v->drop != SIM_DROP_NONE)
-		return -1;
-	v->meta.random_seed = o->seed + rec->index;	/* as filter run --seed */
-	return 0;
-}
-
-static int parse_sock(const char *arg, enum sim_sock_type *sock)
-{
-	if (strcmp(arg, "raw") == 0)
-		*sock = SIM_SOCK_RAW;
-	else if (strcmp(arg, "dgram") == 0)
-		*sock = SIM_SOCK_DGRAM;
-	else {
-		cli_error("--sock: '%s' is neither raw nor dgram", arg);
-		return -1;
-	}
-	return 0;
-}
-
 /* One sentence saying where a program came from, as `filter run -v`. */
 static void describe_prog(char *buf, size_t size, const struct cli_prog_src *s,
 			  const struct bpfvm_prog *prog)
@@ -313,23 +271,13 @@ static int find_record(struct trace_reader **r, const char *path, uint64_t index
 }
 
 /* Linux semantics models a receiving Ethernet device. */
-static int check_linktype(const struct trace_reader *r, const char *path)
-{
-	if (trace_linktype(r) == DLT_EN10MB)
-		return 0;
-	cli_error("%s: link type %s: linux semantics models a receiving Ethernet device; "
-		  "use --semantics libpcap for other link types",
-		  path, pcap_datalink_val_to_name(trace_linktype(r)));
-	return -1;
-}
-
 /* ---- filter step ----------------------------------------------------- */
 
 struct step_out {
 	const char *trace;
 	const struct trace_record *rec;
 	int linktype;
-	const struct dbg_view *o;
+	const struct cli_view *o;
 	const struct sim_rx_view *view;		/* the packet, or why it was dropped */
 	int dropped;				/* linux: never reached the taps */
 	const struct cli_prog_src *src;
@@ -567,16 +515,12 @@ static int print_step_json(const struct step_out *so)
 int cmd_filter_step(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "semantics", required_argument, NULL, OPT_SEMANTICS },
-		{ "mac", required_argument, NULL, OPT_MAC },
-		{ "ifindex", required_argument, NULL, OPT_IFINDEX },
-		{ "sock", required_argument, NULL, OPT_SOCK },
-		{ "seed", required_argument, NULL, OPT_SEED },
+		VIEW_OPTIONS,
 		{ "json", no_argument, NULL, OPT_JSON },
 		PROG_OPTIONS,
 		{ 0 }
 	};
-	struct dbg_view o = { .sem = BPFVM_LINUX, .sock = SIM_SOCK_RAW, .seed = 1 };
+	struct cli_view o;
 	struct step_out so = { 0 };
 	struct cli_prog_src src;
 	struct bpfvm_prog prog = { 0 };
@@ -585,17 +529,18 @@ int cmd_filter_step(int argc, char **argv)
 	struct trace_reader *r = NULL;
 	struct trace_record rec;
 	struct sim_rx_view view;
-	uint8_t *buf = NULL;
 	char err[BPFVM_ERRBUF_SIZE];
 	int64_t index = -1;
 	int c, rc, json = 0;
 	uint32_t v;
 
-	sim_rx_dev_init(&o.dev);
+	cli_view_init(&o);
 	cli_prog_src_init(&src);
 	while ((c = getopt_long(argc, argv, "F:O:s:y:r:p:", opts, NULL)) != -1) {
 		int pr = cli_prog_option(&src, c, optarg);
 
+		if (pr == 0)
+			pr = cli_view_option(&o, c, optarg);
 		if (pr < 0)
 			return EXIT_USAGE;
 		if (pr > 0)
@@ -610,33 +555,6 @@ int cmd_filter_step(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			index = v;
-			break;
-		case OPT_SEMANTICS:
-			if (cli_parse_semantics(optarg, &o.sem) != 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_MAC:
-			if (sim_parse_mac(optarg, o.dev.mac) != 0) {
-				cli_error("--mac: '%s' is not a MAC address like 02:00:00:00:00:01", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_IFINDEX:
-			if (cli_parse_u32(optarg, INT32_MAX, &o.dev.ifindex) != 0) {
-				cli_error("--ifindex: '%s' is not an interface index", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_SOCK:
-			if (parse_sock(optarg, &o.sock) != 0)
-				return EXIT_USAGE;
-			break;
-		case OPT_SEED:
-			if (cli_parse_u32(optarg, UINT32_MAX, &v) != 0) {
-				cli_error("--seed: '%s' is not a number", optarg);
-				return EXIT_USAGE;
-			}
-			o.seed = v;
 			break;
 		case OPT_JSON:
 			json = 1;
@@ -687,13 +605,8 @@ int cmd_filter_step(int argc, char **argv)
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if (o.sem == BPFVM_LINUX && check_linktype(r, so.trace) != 0) {
+	if (cli_view_check_trace(o.sem, so.trace, trace_linktype(r)) != EXIT_OK) {
 		rc = EXIT_INPUT;
-		goto out;
-	}
-	if (!(buf = malloc((size_t)rec.caplen + 4))) {
-		cli_error("out of memory");
-		rc = EXIT_INTERNAL;
 		goto out;
 	}
 	so.rec = &rec;
@@ -703,7 +616,14 @@ int cmd_filter_step(int argc, char **argv)
 	so.src = &src;
 	so.prog = &prog;
 	so.run = &run;
-	so.dropped = make_packet(&o, o.sem, &rec, buf, &view) != 0;
+	switch (cli_record_view(&o, o.sem, &rec, &view)) {
+	case -1:
+		rc = EXIT_INTERNAL;
+		goto out;
+	case 0:
+		so.dropped = 1;
+		break;
+	}
 	if (!so.dropped) {
 		if (bpfvm_record(vm, &prog, &view.pkt, &view.meta, 0, &run, err) != 0) {
 			cli_error("%s", err);
@@ -723,7 +643,7 @@ int cmd_filter_step(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 	}
 out:
-	free(buf);
+	cli_view_free(&o);
 	if (r)
 		trace_close(r);
 	bpfvm_rec_free(&run);
@@ -920,14 +840,13 @@ struct diff_totals {
 };
 
 /* Run both over the trace, printing each record they disagree on. */
-static int diff_trace(struct side *sd, const struct dbg_view *o, const char *path, int quiet,
+static int diff_trace(struct side *sd, const struct cli_view *o, const char *path, int quiet,
 		      struct diff_totals *t)
 {
 	char err[TRACE_ERRBUF_SIZE], berr[BPFVM_ERRBUF_SIZE], what[200];
 	struct trace_reader *r;
 	struct trace_record rec;
-	uint8_t *buf[2] = { NULL, NULL };
-	size_t bufsize = 0;
+	struct cli_view view[2] = { *o, *o };	/* each side rewrites frames into its own */
 	int rc, status = EXIT_OK;
 	const int mixed = sd[0].sem != sd[1].sem;
 
@@ -935,34 +854,23 @@ static int diff_trace(struct side *sd, const struct dbg_view *o, const char *pat
 		cli_error("%s", err);
 		return EXIT_INPUT;
 	}
-	if ((sd[0].sem == BPFVM_LINUX || sd[1].sem == BPFVM_LINUX) && check_linktype(r, path) != 0) {
+	if (cli_view_check_trace(sd[0].sem, path, trace_linktype(r)) != EXIT_OK ||
+	    cli_view_check_trace(sd[1].sem, path, trace_linktype(r)) != EXIT_OK) {
 		trace_close(r);
 		return EXIT_INPUT;
 	}
 	while ((rc = trace_next(r, &rec, err)) == 1) {
-		int differ;
+		int differ, got;
 
-		if (rec.caplen + 4 > bufsize) {
-			for (int i = 0; i < 2; i++) {
-				uint8_t *nb = realloc(buf[i], rec.caplen + 4);
-
-				if (!nb) {
-					status = EXIT_INTERNAL;
-					break;
-				}
-				buf[i] = nb;
-			}
-			if (status != EXIT_OK) {
-				cli_error("out of memory at record %llu", (unsigned long long)rec.index);
-				break;
-			}
-			bufsize = rec.caplen + 4;
-		}
 		t->records++;
 		for (int i = 0; i < 2; i++) {
 			struct side *s = &sd[i];
 
-			s->dropped = make_packet(o, s->sem, &rec, buf[i], &s->view) != 0;
+			if ((got = cli_record_view(&view[i], s->sem, &rec, &s->view)) < 0) {
+				status = EXIT_INTERNAL;
+				goto out;
+			}
+			s->dropped = got == 0;
 			s->ret = s->snap = 0;
 			if (!s->dropped) {
 				s->ret = bpfvm_run(s->vm, &s->view.pkt, &s->view.meta);
@@ -1006,8 +914,8 @@ static int diff_trace(struct side *sd, const struct dbg_view *o, const char *pat
 		status = EXIT_INPUT;
 	}
 out:
-	free(buf[0]);
-	free(buf[1]);
+	cli_view_free(&view[0]);
+	cli_view_free(&view[1]);
 	trace_close(r);
 	return status;
 }
@@ -1020,11 +928,13 @@ int cmd_filter_diff(int argc, char **argv)
 		{ "linux-ext-vs-offline", no_argument, NULL, OPT_EXT_VS_OFFLINE },
 		{ "sock", required_argument, NULL, OPT_SOCK },
 		{ "mac", required_argument, NULL, OPT_MAC },
+		{ "ifindex", required_argument, NULL, OPT_IFINDEX },
+		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "quiet", no_argument, NULL, 'q' },
 		PROG_OPTIONS,
 		{ 0 }
 	};
-	struct dbg_view o = { .sem = BPFVM_LINUX, .sock = SIM_SOCK_RAW, .seed = 1 };
+	struct cli_view o;
 	struct side sd[2];
 	struct cli_prog_src tmpl;
 	struct diff_totals t = { 0 };
@@ -1034,7 +944,7 @@ int cmd_filter_diff(int argc, char **argv)
 	memset(sd, 0, sizeof(sd));
 	sd[0].name = 'A';
 	sd[1].name = 'B';
-	sim_rx_dev_init(&o.dev);
+	cli_view_init(&o);
 	cli_prog_src_init(&tmpl);
 	while ((c = getopt_long(argc, argv, "F:O:s:y:r:q", opts, NULL)) != -1) {
 		int pr = c == OPT_FORMAT ? 0 : cli_prog_option(&tmpl, c, optarg);
@@ -1059,7 +969,7 @@ int cmd_filter_diff(int argc, char **argv)
 			}
 			break;
 		case OPT_SEMANTICS:
-			if (cli_parse_semantics(optarg, &o.sem) != 0)
+			if (cli_view_option(&o, c, optarg) < 0)
 				return EXIT_USAGE;
 			sem_set = 1;
 			break;
@@ -1072,14 +982,11 @@ int cmd_filter_diff(int argc, char **argv)
 			mode = c;
 			break;
 		case OPT_SOCK:
-			if (parse_sock(optarg, &o.sock) != 0)
-				return EXIT_USAGE;
-			break;
 		case OPT_MAC:
-			if (sim_parse_mac(optarg, o.dev.mac) != 0) {
-				cli_error("--mac: '%s' is not a MAC address like 02:00:00:00:00:01", optarg);
+		case OPT_IFINDEX:
+		case OPT_SEED:
+			if (cli_view_option(&o, c, optarg) < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case OPT_HELP:
 			printf("usage: capsim filter diff [OPTIONS] A B -r TRACE\n"
@@ -1110,6 +1017,8 @@ int cmd_filter_diff(int argc, char **argv)
 			       "                      libpcap; with --linux-ext-vs-offline, both run so\n"
 			       "  --sock raw|dgram    linux: the tap's socket type (raw)\n"
 			       "  --mac MAC           linux: the receiving device's MAC (02:00:00:00:00:01)\n"
+			       "  --ifindex N         linux: its interface index (2)\n"
+			       "  --seed N            linux: seed for SKF_AD_RANDOM (1)\n"
 			       "  -q                  print only the summary\n"
 			       "  -O0, -s SNAPLEN, -y LINKTYPE, --linux-ext, --no-linux-ext, --format FMT\n"
 			       "                      how expressions are compiled and files read, for\n"

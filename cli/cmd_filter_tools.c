@@ -160,7 +160,7 @@ int cmd_filter_asm(int argc, char **argv)
 enum out_format { OUT_DOT, OUT_SVG, OUT_PNG };
 
 struct dot_run {
-	enum bpfvm_semantics sem;
+	struct cli_view view;	/* semantics and the receiving device, as filter run */
 	const char *trace;
 	int64_t only;		/* -p: the one record to run, or -1 for all */
 	uint64_t records;	/* read from the trace */
@@ -178,67 +178,44 @@ static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct bpfvm_
 	char err[TRACE_ERRBUF_SIZE];
 	struct trace_reader *r;
 	struct trace_record rec;
-	struct sim_rx_dev dev;
 	struct sim_rx_view view;
-	uint8_t *buf = NULL;
-	size_t bufsize = 0;
 	int rc, status = EXIT_OK;
 
-	sim_rx_dev_init(&dev);
 	if (trace_open(&r, dr->trace, err) != 0) {
 		cli_error("%s", err);
 		return EXIT_INPUT;
 	}
-	if (dr->sem == BPFVM_LINUX && trace_linktype(r) != DLT_EN10MB) {
-		cli_error("%s: link type %s: linux semantics models a receiving Ethernet device; "
-			  "use --semantics libpcap for other link types",
-			  dr->trace, pcap_datalink_val_to_name(trace_linktype(r)));
+	if (cli_view_check_trace(dr->view.sem, dr->trace, trace_linktype(r)) != EXIT_OK) {
 		trace_close(r);
 		return EXIT_INPUT;
 	}
 	while ((rc = trace_next(r, &rec, err)) == 1) {
-		struct bpfvm_packet pkt = {
-			.bytes = rec.bytes, .caplen = rec.caplen, .wirelen = rec.wirelen,
-		};
-		const struct bpfvm_meta *meta = NULL;
+		const struct bpfvm_packet *pkt = &view.pkt;
 		uint32_t ret;
+		int got;
 
 		dr->records++;
 		if (dr->only >= 0 && rec.index != (uint64_t)dr->only)
 			continue;
-		if (dr->sem == BPFVM_LINUX) {
-			if (rec.caplen + 4 > bufsize) {
-				uint8_t *nb = realloc(buf, rec.caplen + 4);
-
-				if (!nb) {
-					cli_error("out of memory at record %llu",
-						  (unsigned long long)rec.index);
-					status = EXIT_INTERNAL;
-					break;
-				}
-				buf = nb;
-				bufsize = rec.caplen + 4;
-			}
-			sim_rx_view(&dev, rec.bytes, rec.caplen, SIM_SOCK_RAW, buf, &view);
-			if (view.drop != SIM_DROP_NONE) {
-				if (dr->only >= 0)
-					cli_error("%s: record %llu never reached the filter: %s() "
-						  "dropped it (%s)", dr->trace,
-						  (unsigned long long)rec.index, view.drop_func,
-						  sim_drop_reason_name(view.drop));
-				continue;
-			}
-			view.meta.random_seed = 1 + rec.index;	/* as filter run's --seed 1 */
-			pkt = view.pkt;
-			meta = &view.meta;
+		if ((got = cli_record_view(&dr->view, dr->view.sem, &rec, &view)) < 0) {
+			status = EXIT_INTERNAL;
+			break;
 		}
-		ret = bpfvm_run_traced(vm, &pkt, meta, bpfvm_cfg_count_step, cnt);
+		if (got == 0) {
+			if (dr->only >= 0)
+				cli_error("%s: record %llu never reached the filter: %s() dropped it (%s)",
+					  dr->trace, (unsigned long long)rec.index, view.drop_func,
+					  sim_drop_reason_name(view.drop));
+			continue;
+		}
+		ret = bpfvm_run_traced(vm, pkt, dr->view.sem == BPFVM_LINUX ? &view.meta : NULL,
+				       bpfvm_cfg_count_step, cnt);
 		dr->reached++;
 		dr->accepted += ret != 0;
 		if (dr->only >= 0) {
 			dr->found = 1;
 			dr->ret = ret;
-			dr->snap = bpfvm_snaplen(vm, &pkt, ret);
+			dr->snap = bpfvm_snaplen(vm, pkt, ret);
 		}
 	}
 	if (rc < 0) {
@@ -250,11 +227,9 @@ static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct bpfvm_
 				  (unsigned long long)dr->records, (long long)dr->only);
 		status = EXIT_INPUT;
 	}
-	free(buf);
 	trace_close(r);
 	return status;
 }
-
 
 static int format_from_name(const char *s, enum out_format *fmt)
 {
@@ -281,10 +256,10 @@ static void make_title(char *buf, size_t size, const struct cli_prog_src *src,
 	if (dr->only >= 0)
 		snprintf(buf + n, size - n, "\nrecord %lld of %s (%s semantics): returned %u, "
 			 "%u bytes captured", (long long)dr->only, dr->trace,
-			 bpfvm_semantics_name(dr->sem), dr->ret, dr->snap);
+			 bpfvm_semantics_name(dr->view.sem), dr->ret, dr->snap);
 	else
 		snprintf(buf + n, size - n, "\nover %s (%s semantics): %llu of %llu records reached "
-			 "the filter, %llu accepted", dr->trace, bpfvm_semantics_name(dr->sem),
+			 "the filter, %llu accepted", dr->trace, bpfvm_semantics_name(dr->view.sem),
 			 (unsigned long long)dr->reached, (unsigned long long)dr->records,
 			 (unsigned long long)dr->accepted);
 }
@@ -292,13 +267,13 @@ static void make_title(char *buf, size_t size, const struct cli_prog_src *src,
 int cmd_filter_dot(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "semantics", required_argument, NULL, OPT_SEMANTICS },
+		VIEW_OPTIONS,
 		{ "format-out", required_argument, NULL, OPT_FORMAT_OUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		PROG_OPTIONS,
 		{ 0 }
 	};
-	struct dot_run dr = { .sem = BPFVM_LINUX, .only = -1 };
+	struct dot_run dr = { .only = -1 };
 	struct cli_prog_src src;
 	struct bpfvm_prog prog = { 0 };
 	struct bpfvm_cfg cfg = { 0 };
@@ -313,6 +288,7 @@ int cmd_filter_dot(int argc, char **argv)
 	int c, rc, verbose = 0, fmt_set = 0;
 	uint32_t v;
 
+	cli_view_init(&dr.view);
 	cli_prog_src_init(&src);
 	while ((c = getopt_long(argc, argv, "F:O:s:y:r:p:o:v", opts, NULL)) != -1) {
 		int r = cli_prog_option(&src, c, optarg);
@@ -343,7 +319,11 @@ int cmd_filter_dot(int argc, char **argv)
 			fmt_set = 1;
 			break;
 		case OPT_SEMANTICS:
-			if (cli_parse_semantics(optarg, &dr.sem) != 0)
+		case OPT_MAC:
+		case OPT_IFINDEX:
+		case OPT_SOCK:
+		case OPT_SEED:
+			if (cli_view_option(&dr.view, c, optarg) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'v':
@@ -359,8 +339,8 @@ int cmd_filter_dot(int argc, char **argv)
 			       "with -p as well, only that record's path is drawn, in bold red.\n\n"
 			       "  -r TRACE            run every record of TRACE (pcap, pcapng, '-')\n"
 			       "  -p INDEX            only record INDEX (0-based): highlight its path\n"
-			       "  --semantics S       linux (default, as `filter run`: each record is a\n"
-			       "                      frame arriving at a SOCK_RAW tap) or libpcap\n"
+			       "  --semantics S       linux (default) or libpcap, as `filter run`; also its\n"
+			       "                      --mac, --ifindex, --sock and --seed\n"
 			       "  -o FILE             write to FILE instead of standard output; the\n"
 			       "                      format follows its extension (.dot, .gv, .svg, .png)\n"
 			       "  --format-out F      dot (default), svg or png; svg and png are drawn by\n"
@@ -387,7 +367,7 @@ int cmd_filter_dot(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
-	rc = cli_load_prog(&src, dr.sem, verbose, &prog);
+	rc = cli_load_prog(&src, dr.view.sem, verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;
 	if (bpfvm_cfg_build(&cfg, &prog, err) != 0) {
@@ -396,9 +376,9 @@ int cmd_filter_dot(int argc, char **argv)
 		goto out;
 	}
 	if (dr.trace) {
-		if (bpfvm_create(&vm, &prog, dr.sem, err) != 0) {
+		if (bpfvm_create(&vm, &prog, dr.view.sem, err) != 0) {
 			cli_error("the %s would not accept this program, so it cannot run: %s",
-				  dr.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
+				  dr.view.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
 			rc = EXIT_INPUT;
 			goto out;
 		}
@@ -440,5 +420,6 @@ out:
 	bpfvm_destroy(vm);
 	bpfvm_prog_free(&prog);
 	cli_prog_src_free(&src);
+	cli_view_free(&dr.view);
 	return rc;
 }

@@ -58,7 +58,6 @@ int trace_writer_commit(struct trace_writer *w, char *errbuf);
 /* Abandon: close and remove the temporary file. */
 void trace_writer_abort(struct trace_writer *w);
 
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Generated traffic (traces/gen.c): a deterministic mix of Ethernet
@@ -90,3 +89,5 @@ uint32_t trace_gen_frame(uint64_t *rng, const struct trace_gen_opts *o, uint8_t 
  * at most @caplen bytes; says "[|ip]" where the bytes run out. */
 char *trace_describe(const uint8_t *bytes, uint32_t caplen, int linktype, char *buf,
 		     size_t size);
+
+#endif

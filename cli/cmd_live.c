@@ -5,8 +5,9 @@
  * a private network namespace, captures it the way libpcap does, and holds
  * the kernel's verdicts against the model's linux semantics (live/compare.c
  * computes, this file only reads options, streams the trace and prints).
- * Other live subcommands (scenarios, --cleanup) go into the table at the
- * bottom beside it.
+ * `capsim live SCENARIO` runs a scenario for real beside the model
+ * (live/scenario.c computes; this file prints the side-by-side table or
+ * JSON), and `capsim live --cleanup` removes what --keep left.
  */
 #include "cli.h"
 #include "live.h"
@@ -14,6 +15,8 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <pcap/dlt.h>
+#include <signal.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pcap/pcap.h>
@@ -773,6 +776,352 @@ out:
 	return rc;
 }
 
+/* ---- live SCENARIO ---------------------------------------------------- */
+
+static volatile sig_atomic_t scn_interrupted;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	scn_interrupted = 1;
+}
+
+static const char *pkttype_short(int t)
+{
+	static const char *const names[] = { "In", "B", "M", "Oth", "Out" };
+
+	if (t < 0)
+		return "";
+	return t < 5 ? names[t] : "?";
+}
+
+static void rec_text(const struct live_scn_pkt *p, int linktype, char *buf, size_t size)
+{
+	char desc[160];
+	const uint8_t *b = p->bytes;
+	uint32_t n = p->caplen;
+	int lt = linktype;
+
+	if (linktype == DLT_LINUX_SLL2 && n >= 20) {
+		uint16_t et = (uint16_t)(b[0] << 8 | b[1]);
+
+		b += 20;
+		n -= 20;
+		lt = et == 0x0800 || et == 0x86dd ? DLT_RAW : -1;
+		if (lt < 0) {
+			snprintf(desc, sizeof(desc), "ethertype 0x%04x, length %u", et, n);
+			goto out;
+		}
+	}
+	trace_describe(b, n, lt, desc, sizeof(desc));
+out:
+	snprintf(buf, size, "%-3s %s", pkttype_short(p->pkt_type), desc);
+}
+
+static const char *st_mark(enum live_scn_status s)
+{
+	return live_scn_status_name(s);
+}
+
+static void print_tap(FILE *f, const struct live_scn_tap *t, uint32_t max_lines)
+{
+	size_t n = t->nmodel > t->nkernel ? t->nmodel : t->nkernel;
+	char a[200], b[200];
+
+	fprintf(f, "\ntap %s.%s  (%s)\n", t->host, t->name, t->what);
+	fprintf(f, "  %-34s %10s %10s\n", "", "model", "kernel");
+	fprintf(f, "  %-34s %10llu %10llu  %s\n", t->tcpdump ? "packets captured" : "copies captured",
+		(unsigned long long)t->m_captured, (unsigned long long)t->k_captured,
+		st_mark(t->lines_status));
+	fprintf(f, "  %-34s %10llu %10llu\n",
+		t->tcpdump ? "packets received by filter" : "tp_packets",
+		(unsigned long long)t->m_received, (unsigned long long)t->k_received);
+	fprintf(f, "  %-34s %10llu %10llu\n", t->tcpdump ? "packets dropped by kernel" : "tp_drops",
+		(unsigned long long)t->m_dropped, (unsigned long long)t->k_dropped);
+	if (t->lines_note[0])
+		fprintf(f, "    %s\n", t->lines_note);
+	fprintf(f, "  records: %zu in the model, %zu on the kernel: %s\n", t->nmodel, t->nkernel,
+		st_mark(t->list_status));
+	if (t->list_note[0])
+		fprintf(f, "    %s\n", t->list_note);
+	for (size_t i = 0; i < n && i < max_lines; i++) {
+		const struct live_scn_pkt *m = i < t->nmodel ? &t->model[i] : NULL;
+		const struct live_scn_pkt *k = i < t->nkernel ? &t->kernel[i] : NULL;
+		int same;
+
+		if (m)
+			rec_text(m, t->linktype, a, sizeof(a));
+		else
+			snprintf(a, sizeof(a), "-");
+		if (k)
+			rec_text(k, t->linktype, b, sizeof(b));
+		else
+			snprintf(b, sizeof(b), "-");
+		same = m && k && !m->differs;
+		fprintf(f, "  %c%3zu  %-60.60s | %s\n", m && k && !same ? '!' : ' ', i + 1, a,
+			same ? "same" : b);
+	}
+	if (n > max_lines)
+		fprintf(f, "  ... %zu more (--lines N shows more)\n", n - max_lines);
+}
+
+static void print_checks(FILE *f, const struct live_scn_result *r, enum live_scn_status want,
+			 const char *title)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct live_scn_check *c = &r->checks[i];
+		char mv[24], kv[24];
+
+		if ((want == LIVE_SCN_MODEL_ONLY) != (c->status == LIVE_SCN_MODEL_ONLY))
+			continue;
+		if (!any++)
+			fprintf(f, "\n%s\n  %-6s %-56s %10s %10s\n", title, "host", "", "model",
+				"kernel");
+		snprintf(mv, sizeof(mv), c->has_model ? "%llu" : "-", (unsigned long long)c->model);
+		snprintf(kv, sizeof(kv), c->has_kernel ? "%llu" : "-", (unsigned long long)c->kernel);
+		fprintf(f, "  %-6s %-56s %10s %10s  %s\n", c->host, c->what, mv, kv,
+			live_scn_status_name(c->status));
+		if (c->note[0])
+			fprintf(f, "         %s\n", c->note);
+	}
+}
+
+static void print_scn(FILE *f, const struct live_scn_result *r, uint32_t max_lines)
+{
+	fprintf(f, "capsim live %s%s%s%s\n", r->path, r->title ? "  \"" : "", r->title ? r->title : "",
+		r->title ? "\"" : "");
+	fprintf(f, "model: the simulator; kernel: namespaces capsim-%ld-HOST on this machine (%s), "
+		   "%llu packets sent",
+		r->pid, r->kept ? "kept: capsim live --cleanup removes them" : "all removed",
+		(unsigned long long)r->sent);
+	if (r->send_errors)
+		fprintf(f, ", %llu refused by the kernel (%s)", (unsigned long long)r->send_errors,
+			strerror(r->first_errno));
+	fprintf(f, ", %.1f s\n", r->seconds);
+	for (size_t i = 0; i < r->ntaps; i++)
+		print_tap(f, &r->taps[i], max_lines);
+	print_checks(f, r, LIVE_SCN_AGREE, "counters, rules and drops");
+	print_checks(f, r, LIVE_SCN_MODEL_ONLY, "model-only (not reproducible on veth pairs, and why)");
+	fprintf(f, "\n%s: %u aspect%s differ, %u model-only\n",
+		r->differ ? "DISAGREE" : "AGREE", r->differ, r->differ == 1 ? "" : "s",
+		r->model_only);
+}
+
+static json_t *json_recs(const struct live_scn_pkt *v, size_t n, int linktype, size_t limit)
+{
+	json_t *a = json_array();
+	char buf[200];
+
+	for (size_t i = 0; i < n && i < limit; i++) {
+		json_t *o = json_object();
+		char *hex = hexstr(v[i].bytes, v[i].caplen > 256 ? 256 : v[i].caplen);
+
+		rec_text(&v[i], linktype, buf, sizeof(buf));
+		json_object_set_new(o, "ts_ns", json_integer((json_int_t)v[i].ts));
+		json_object_set_new(o, "pkt_type",
+				    v[i].pkt_type < 0 ? json_null() : json_integer(v[i].pkt_type));
+		json_object_set_new(o, "caplen", json_integer(v[i].caplen));
+		json_object_set_new(o, "len", json_integer(v[i].wirelen));
+		json_object_set_new(o, "desc", json_string(buf));
+		json_object_set_new(o, "hex", hex ? json_string(hex) : json_null());
+		free(hex);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *json_scn(const struct live_scn_result *r, uint32_t max_lines)
+{
+	json_t *o = json_object(), *taps = json_array(), *checks = json_array();
+
+	json_object_set_new(o, "scenario", json_string(r->path));
+	json_object_set_new(o, "title", r->title ? json_string(r->title) : json_null());
+	json_object_set_new(o, "agree", json_boolean(r->differ == 0));
+	json_object_set_new(o, "differ", json_integer(r->differ));
+	json_object_set_new(o, "model_only", json_integer(r->model_only));
+	json_object_set_new(o, "sent", json_integer((json_int_t)r->sent));
+	json_object_set_new(o, "send_errors", json_integer((json_int_t)r->send_errors));
+	json_object_set_new(o, "seconds", json_real(r->seconds));
+	for (size_t i = 0; i < r->ntaps; i++) {
+		const struct live_scn_tap *t = &r->taps[i];
+		json_t *j = json_object(), *m = json_object(), *k = json_object();
+
+		json_object_set_new(j, "host", json_string(t->host));
+		json_object_set_new(j, "tap", json_string(t->name));
+		json_object_set_new(j, "what", json_string(t->what));
+		json_object_set_new(m, "captured", json_integer((json_int_t)t->m_captured));
+		json_object_set_new(m, "received", json_integer((json_int_t)t->m_received));
+		json_object_set_new(m, "dropped", json_integer((json_int_t)t->m_dropped));
+		json_object_set_new(m, "nrecords", json_integer((json_int_t)t->nmodel));
+		json_object_set_new(m, "records", json_recs(t->model, t->nmodel, t->linktype, max_lines));
+		json_object_set_new(k, "captured", json_integer((json_int_t)t->k_captured));
+		json_object_set_new(k, "received", json_integer((json_int_t)t->k_received));
+		json_object_set_new(k, "dropped", json_integer((json_int_t)t->k_dropped));
+		json_object_set_new(k, "nrecords", json_integer((json_int_t)t->nkernel));
+		json_object_set_new(k, "records",
+				    json_recs(t->kernel, t->nkernel, t->linktype, max_lines));
+		json_object_set_new(j, "model", m);
+		json_object_set_new(j, "kernel", k);
+		json_object_set_new(j, "closing_lines", json_string(live_scn_status_name(t->lines_status)));
+		json_object_set_new(j, "closing_lines_note", json_string(t->lines_note));
+		json_object_set_new(j, "records_status", json_string(live_scn_status_name(t->list_status)));
+		json_object_set_new(j, "records_note", json_string(t->list_note));
+		if (t->list_status == LIVE_SCN_DIFFER)
+			json_object_set_new(j, "first_difference", json_integer((json_int_t)t->first_diff));
+		json_array_append_new(taps, j);
+	}
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct live_scn_check *c = &r->checks[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "host", json_string(c->host));
+		json_object_set_new(j, "what", json_string(c->what));
+		json_object_set_new(j, "model", c->has_model ? json_integer((json_int_t)c->model)
+							       : json_null());
+		json_object_set_new(j, "kernel", c->has_kernel ? json_integer((json_int_t)c->kernel)
+								 : json_null());
+		json_object_set_new(j, "status", json_string(live_scn_status_name(c->status)));
+		json_object_set_new(j, "note", json_string(c->note));
+		json_array_append_new(checks, j);
+	}
+	json_object_set_new(o, "taps", taps);
+	json_object_set_new(o, "checks", checks);
+	return o;
+}
+
+static void scn_help(FILE *f)
+{
+	fprintf(f,
+		"usage: capsim live SCENARIO [--json] [--keep] [--lines N]\n"
+		"       capsim live --cleanup\n\n"
+		"Run SCENARIO (a .scn file, docs/scenario-language.md) in the model, then for\n"
+		"real: every host a network namespace, every wire a veth pair, rules in nft\n"
+		"and tc, taps as packet sockets and libpcap handles, traffic from real\n"
+		"sockets.  Then each tap's records, its closing lines, the rule counters,\n"
+		"the interface and socket counters and the evidence for each of the model's\n"
+		"drops are put side by side.  Aspects a veth pair cannot reproduce (NIC\n"
+		"rings, NAPI, CPU costs, machine-wide sysctls) and those that depend on real\n"
+		"timing are listed as model-only or compared as \"happened / did not\".\n\n"
+		"  --json      one JSON object on standard output\n"
+		"  --keep      leave the namespaces, named capsim-PID-HOST under /run/netns\n"
+		"              (ip netns exec ...), for inspection; --cleanup removes them\n"
+		"  --lines N   records listed per tap (default 10)\n"
+		"  --cleanup   remove what runs that are gone left (only --keep leaves\n"
+		"              anything: the namespaces are otherwise unnamed and vanish with\n"
+		"              the process, even when it is killed)\n\n"
+		"Needs root.  Exit: 0 the kernel agrees, 1 it disagrees somewhere, 2 usage,\n"
+		"3 bad scenario, 4 no root / namespaces / nft / tc, or no live form.\n");
+}
+
+static int live_cleanup_cmd(void)
+{
+	char err[LIVE_ERRBUF_SIZE];
+	unsigned n = 0;
+	int rc = live_scn_cleanup(&n, err);
+
+	if (rc) {
+		cli_error("%s", err);
+		return live_exit(rc);
+	}
+	printf("capsim live --cleanup: removed %u namespace name%s left by runs that are gone\n", n,
+	       n == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
+static int live_scenario_cmd(int argc, char **argv)
+{
+	enum { OPT_KEEP = 400, OPT_LINES, OPT_CLEANUP };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "lines", required_argument, NULL, OPT_LINES },
+		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct live_scn_opts o = { 0 };
+	struct live_scn_result *r = NULL;
+	struct sigaction sa, old_int, old_term;
+	char err[LIVE_ERRBUF_SIZE];
+	uint32_t lines = 10;
+	int json = 0, c, rc, cleanup = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case OPT_KEEP:
+			o.keep = 1;
+			break;
+		case OPT_LINES:
+			if (cli_parse_u32(optarg, 1000000, &lines) != 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_CLEANUP:
+			cleanup = 1;
+			break;
+		case 'h':
+			scn_help(stdout);
+			return EXIT_OK;
+		default:
+			scn_help(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (cleanup) {
+		if (optind != argc) {
+			cli_error("live --cleanup takes no scenario");
+			return EXIT_USAGE;
+		}
+		return live_cleanup_cmd();
+	}
+	if (optind != argc - 1) {
+		scn_help(stderr);
+		return EXIT_USAGE;
+	}
+	/* SIGINT and SIGTERM stop the run; live_scn_run() still releases
+	 * everything (and a SIGKILL leaves nothing either). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	o.interrupted = &scn_interrupted;
+	rc = live_scn_run(argv[optind], &o, &r, err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (scn_interrupted) {
+		live_scn_result_free(r);
+		cli_error("live: interrupted; the namespaces and everything in them are gone");
+		return 128 + SIGINT;
+	}
+	if (rc) {
+		cli_error("%s", err);
+		return live_exit(rc);
+	}
+	if (json) {
+		json_t *j = json_scn(r, lines);
+		int w = json_dumpf(j, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF;
+
+		json_decref(j);
+		if (!w) {
+			live_scn_result_free(r);
+			return EXIT_INTERNAL;
+		}
+	} else {
+		print_scn(stdout, r, lines);
+	}
+	rc = r->differ ? EXIT_NEGATIVE : EXIT_OK;
+	live_scn_result_free(r);
+	if (fflush(stdout) != 0)
+		return EXIT_INTERNAL;
+	return rc;
+}
+
 /* ---- the live subcommands -------------------------------------------- */
 
 /* Scenarios (`capsim live SCENARIO`) and `capsim live --cleanup` belong
@@ -783,6 +1132,9 @@ static const struct subcommand {
 	const char *summary;
 } live_subs[] = {
 	{ "filter", live_filter_cmd, "a filter over a trace: the kernel against the model" },
+	{ "SCENARIO", live_scenario_cmd,
+	  "a scenario (.scn) built in namespaces and run for real, beside the model" },
+	{ "--cleanup", live_scenario_cmd, "remove what runs that are gone left behind (--keep)" },
 };
 
 int cmd_live(int argc, char **argv)
@@ -792,15 +1144,23 @@ int cmd_live(int argc, char **argv)
 	FILE *f = help ? stdout : stderr;
 
 	for (size_t i = 0; argc >= 2 && i < n; i++)
-		if (strcmp(argv[1], live_subs[i].name) == 0)
+		if (strcmp(argv[1], live_subs[i].name) == 0 && live_subs[i].fn != live_scenario_cmd)
 			return live_subs[i].fn(argc - 1, argv + 1);
-	if (argc >= 2 && !help)
+	/* The scenario form: a file (an existing one, or a name with a '.'
+	 * or a '/', so a missing file is said to be missing), or options
+	 * before one.  Any other word is a mistyped subcommand. */
+	if (argc >= 2 && !help) {
+		if (argv[1][0] == '-' || strchr(argv[1], '.') || strchr(argv[1], '/') ||
+		    access(argv[1], F_OK) == 0)
+			return live_scenario_cmd(argc, argv);
 		cli_error("live: no subcommand '%s'", argv[1]);
-	fprintf(f, "usage: capsim live SUBCOMMAND [OPTIONS]...\n\n"
+	}
+	fprintf(f, "usage: capsim live SUBCOMMAND [OPTIONS]...\n"
+		   "       capsim live SCENARIO [--json] [--keep] [--lines N]\n\n"
 		   "The running kernel as the reference, in a private network namespace that\n"
 		   "disappears with the process (needs root).\n\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "  %-8s %s\n", live_subs[i].name, live_subs[i].summary);
+		fprintf(f, "  %-10s %s\n", live_subs[i].name, live_subs[i].summary);
 	fprintf(f, "\n'capsim live SUBCOMMAND --help' explains each.\n");
 	return help ? EXIT_OK : EXIT_USAGE;
 }

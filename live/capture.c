@@ -43,6 +43,7 @@ void live_ring_opts_init(struct live_ring_opts *o)
 	o->block_size = 256 * 1024;
 	o->block_nr = 32;
 	o->retire_ms = 1;
+	o->frame_size = 0;
 }
 
 static int sys_fail(char *errbuf, const char *what, int e)
@@ -86,12 +87,32 @@ static int bind_to(int fd, int ifindex, uint16_t protocol, char *errbuf)
 	sll.sll_protocol = htons(protocol);
 	sll.sll_ifindex = ifindex;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return sys_fail(errbuf, protocol ? "bind(ETH_P_ALL)" : "bind(protocol 0)", errno);
+		return sys_fail(errbuf, protocol ? "bind(protocol)" : "bind(protocol 0)", errno);
 	return 0;
 }
 
 int live_capture_open(struct live_capture **out, struct live_netns *ns, int ifindex,
 		      const struct live_ring_opts *o, const struct bpfvm_prog *filter, char *errbuf)
+{
+	int fd, type = o ? o->sock_type : SOCK_RAW;
+
+	*out = NULL;
+	if (type != SOCK_RAW && type != SOCK_DGRAM) {
+		snprintf(errbuf, LIVE_ERRBUF_SIZE,
+			 "live capture: socket type must be SOCK_RAW or SOCK_DGRAM");
+		return LIVE_ERR_ARG;
+	}
+	/* Protocol 0: the socket is on no receive list, so nothing is queued
+	 * while the ring is set up (pcap-linux.c: setup_socket). */
+	fd = live_netns_socket(ns, AF_PACKET, type, 0, errbuf);
+	if (fd < 0)
+		return fd;
+	return live_capture_open_fd(out, fd, ifindex, ETH_P_ALL, o, filter, errbuf);
+}
+
+int live_capture_open_fd(struct live_capture **out, int fd, int ifindex, uint16_t protocol,
+			 const struct live_ring_opts *o, const struct bpfvm_prog *filter,
+			 char *errbuf)
 {
 	struct live_ring_opts def;
 	struct live_capture *c;
@@ -108,6 +129,14 @@ int live_capture_open(struct live_capture **out, struct live_netns *ns, int ifin
 	if (o->sock_type != SOCK_RAW && o->sock_type != SOCK_DGRAM) {
 		snprintf(errbuf, LIVE_ERRBUF_SIZE,
 			 "live capture: socket type must be SOCK_RAW or SOCK_DGRAM");
+		close(fd);
+		return LIVE_ERR_ARG;
+	}
+	if (o->frame_size > o->block_size) {
+		snprintf(errbuf, LIVE_ERRBUF_SIZE,
+			 "live capture: frames of %u bytes do not fit blocks of %u", o->frame_size,
+			 o->block_size);
+		close(fd);
 		return LIVE_ERR_ARG;
 	}
 	if (page <= 0 || o->block_size == 0 || o->block_size % (uint32_t)page != 0 ||
@@ -116,22 +145,21 @@ int live_capture_open(struct live_capture **out, struct live_netns *ns, int ifin
 		    errbuf, LIVE_ERRBUF_SIZE,
 		    "live capture: ring of %u blocks of %u bytes is not a whole number of pages",
 		    o->block_nr, o->block_size);
+		close(fd);
 		return LIVE_ERR_ARG;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		close(fd);
 		return sys_fail(errbuf, "calloc", ENOMEM);
+	}
 	c->ring = MAP_FAILED;
 	c->sock_type = o->sock_type;
 	c->ifindex = ifindex;
 	c->block_size = o->block_size;
 	c->block_nr = o->block_nr;
 
-	/* Protocol 0: the socket is on no receive list, so nothing is queued
-	 * while the ring is set up (pcap-linux.c: setup_socket). */
-	ret = c->fd = live_netns_socket(ns, AF_PACKET, o->sock_type, 0, errbuf);
-	if (ret < 0)
-		goto fail;
+	c->fd = fd;
 	ret = bind_to(c->fd, ifindex, 0, errbuf);
 	if (ret)
 		goto fail;
@@ -166,8 +194,8 @@ int live_capture_open(struct live_capture **out, struct live_netns *ns, int ifin
 	memset(&req, 0, sizeof(req));
 	req.tp_block_size = c->block_size;
 	req.tp_block_nr = c->block_nr;
-	req.tp_frame_size = c->block_size;
-	req.tp_frame_nr = c->block_nr;
+	req.tp_frame_size = o->frame_size ? o->frame_size : c->block_size;
+	req.tp_frame_nr = c->block_nr * (c->block_size / req.tp_frame_size);
 	req.tp_retire_blk_tov = o->retire_ms;
 	if (setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
 		ret = sys_fail(errbuf, "PACKET_RX_RING", errno);
@@ -192,7 +220,7 @@ int live_capture_open(struct live_capture **out, struct live_netns *ns, int ifin
 		if (ret)
 			goto fail;
 	}
-	ret = bind_to(c->fd, ifindex, ETH_P_ALL, errbuf);
+	ret = bind_to(c->fd, ifindex, protocol, errbuf);
 	if (ret)
 		goto fail;
 	*out = c;

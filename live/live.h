@@ -86,6 +86,7 @@ struct live_ring_opts {
 	uint32_t block_nr;   /* blocks in the ring (default 32: 8 MiB) */
 	uint32_t retire_ms;  /* tp_retire_blk_tov: hand a partly filled block over after this
 				(default 1) */
+	uint32_t frame_size; /* tp_frame_size; 0 (default): one "frame" per block, as libpcap */
 };
 void live_ring_opts_init(struct live_ring_opts *o);
 
@@ -128,6 +129,16 @@ struct live_capture;
 int live_capture_open(struct live_capture **c, struct live_netns *ns, int ifindex,
 		      const struct live_ring_opts *o, const struct bpfvm_prog *filter,
 		      char *errbuf);
+
+/*
+ * The same on a packet socket @fd the caller created (in whichever
+ * namespace, with protocol 0 and type @o->sock_type), finally bound to
+ * @protocol (host order: ETH_P_ALL, ETH_P_IP, ...) on @ifindex (0: every
+ * device).  @fd is the capture's from then on, also on failure.
+ */
+int live_capture_open_fd(struct live_capture **c, int fd, int ifindex, uint16_t protocol,
+			 const struct live_ring_opts *o, const struct bpfvm_prog *filter,
+			 char *errbuf);
 
 /* Replace the socket's filter (SO_ATTACH_FILTER swaps it atomically).
  * LIVE_ERR_PROG with the kernel's errno if it refuses the program. */
@@ -744,3 +755,112 @@ void live_compare_totals(const struct live_compare *c, struct live_compare_total
 
 #endif /* CAPSIM_LIVE_COMPARE_H */
 /* END live compare block */
+
+/* ================================================================== */
+/* BEGIN live scenario block (live/scenario.c, topo.c, rules.c,
+ * traffic.c): `capsim live SCENARIO` - the scenario built for real (hosts
+ * as network namespaces, wires as veth pairs, rules in nft and tc, taps
+ * as packet sockets and libpcap handles, traffic from real sockets), run,
+ * and put beside the model's run of the same file.  Nothing here prints. */
+
+#ifndef CAPSIM_LIVE_SCENARIO_H
+#define CAPSIM_LIVE_SCENARIO_H
+
+#include <signal.h>
+#include "scenario.h"
+
+/* How one aspect came out. */
+enum live_scn_status {
+	LIVE_SCN_AGREE,		/* the kernel did what the model says */
+	LIVE_SCN_DIFFER,	/* it did not: a model bug or a kernel behaviour to explain */
+	LIVE_SCN_MODEL_ONLY,	/* not reproducible on this kernel; the note says why */
+	LIVE_SCN_NO_EVIDENCE,	/* the kernel keeps no counter for it here; the note says */
+};
+/* "agree", "DIFFER", "model-only", "no evidence". */
+const char *live_scn_status_name(enum live_scn_status s);
+
+/* One record a tap captured, on either side. */
+struct live_scn_pkt {
+	uint64_t ts;		/* ns from the scenario's start */
+	int pkt_type;		/* PACKET_HOST ...; -1 when the record does not say */
+	uint32_t caplen, wirelen;
+	uint8_t *bytes;		/* caplen bytes */
+	int differs;		/* differs from the other side's record at its index */
+};
+
+/* One tap, both sides. */
+struct live_scn_tap {
+	char host[SIM_SCN_NAME_MAX], name[SIM_SCN_NAME_MAX];
+	char what[96];			/* "tcpdump on eth0", "SOCK_DGRAM on any, ETH_P_IP" */
+	int tcpdump;
+	int linktype;			/* of both sides' records */
+	struct live_scn_pkt *model, *kernel;
+	size_t nmodel, nkernel;
+	enum live_scn_status list_status;
+	size_t first_diff;		/* DIFFER: the first record that differs */
+	char list_note[256];
+	/* Closing lines (a plain tap: copies, tp_packets, tp_drops). */
+	uint64_t m_captured, m_received, m_dropped;
+	uint64_t k_captured, k_received, k_dropped;
+	enum live_scn_status lines_status;
+	char lines_note[256];
+};
+
+/* One number, both sides: a counter, a rule's count, a drop's evidence,
+ * or an aspect only the model has. */
+struct live_scn_check {
+	char host[SIM_SCN_NAME_MAX];
+	char what[128];			/* "rule.block-dns", "drop NETFILTER_DROP at nf_hook_slow" */
+	int has_model, has_kernel;
+	uint64_t model, kernel;
+	enum live_scn_status status;
+	char note[320];			/* the evidence read, or why it is model-only */
+};
+
+struct live_scn_result {
+	char *path, *title;
+	long pid;			/* namespaces were capsim-<pid>-<host> */
+	struct live_scn_tap *taps;
+	size_t ntaps;
+	struct live_scn_check *checks;
+	size_t nchecks, checks_cap;
+	unsigned differ, model_only;	/* aspects, over taps and checks */
+	uint64_t sent, send_errors;	/* packets the traffic lines sent / the kernel refused */
+	int first_errno;
+	double seconds;			/* the live run's wall time */
+	int kept;			/* --keep: the namespaces are still there */
+};
+
+struct live_scn_opts {
+	int keep;			/* name the namespaces under /run/netns and leave them */
+	/* Set (by a signal handler) to stop early; everything is still
+	 * released.  May be NULL. */
+	volatile sig_atomic_t *interrupted;
+};
+
+/*
+ * Run the scenario at @path in the model, then for real, and compare.
+ * Needs root.  0 and *@out (free with live_scn_result_free()) whatever
+ * the comparison found (res->differ says), or a negative enum
+ * live_error with a sentence in @errbuf: LIVE_ERR_ARG for a scenario the
+ * model refuses (errbuf: "file:line:col: ..."), LIVE_ERR_PERM without
+ * root, LIVE_ERR_NOSUPPORT without namespaces, veth, nft or tc, or for a
+ * scenario with no live form (the reason names the line).  Everything the
+ * run made is gone when this returns (unless @o->keep), also on failure
+ * or interruption; a SIGKILLed run leaves nothing either, since the
+ * namespaces have no name in the file system.
+ */
+int live_scn_run(const char *path, const struct live_scn_opts *o, struct live_scn_result **out,
+		 char *errbuf);
+void live_scn_result_free(struct live_scn_result *r);
+
+/*
+ * `capsim live --cleanup`: remove what runs that are gone left behind:
+ * /run/netns/capsim-<pid>-* names (made by --keep) whose pid is no longer
+ * alive.  Nothing else is ever left (see live_scn_run).  0 and the number
+ * removed in *@removed, or a negative enum live_error.
+ */
+int live_scn_cleanup(unsigned *removed, char *errbuf);
+
+#endif /* CAPSIM_LIVE_SCENARIO_H */
+/* END live scenario block */

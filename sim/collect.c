@@ -296,6 +296,22 @@ static void capture(struct sim_collect *c, unsigned ti, const struct sim_event_r
 	struct sim_ses_tap *t = &c->taps[ti];
 
 	list_line(c, t, ev, bytes, caplen, linktype);
+	if (c->capture) {
+		struct sim_session_capture rec = {
+			.host = c->hosts[t->host]->name,
+			.tap = t->tap->name,
+			.dev = dev_name(ev->dev),
+			.ts = ev->cap_ts,
+			.pkt_type = ev->pkt_type,
+			.tcpdump = t->tcpdump,
+			.linktype = linktype,
+			.bytes = bytes,
+			.caplen = caplen,
+			.wirelen = wirelen,
+		};
+
+		c->capture(c->capture_ctx, &rec);
+	}
 	if (t->wr)
 		trace_write(t->wr, ev->cap_ts, bytes, caplen, wirelen);
 	for (unsigned i = 0; i < c->nsaws; i++) {

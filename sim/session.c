@@ -79,6 +79,8 @@ int sim_session_run(struct sim_session *s, const struct sim_session_opts *o, cha
 			     SIM_SESSION_ERRBUF_SIZE) != 0)
 		return strstr(errbuf, "-w:") || strstr(errbuf, "out of memory") ? SIM_SESSION_EINTERNAL
 										 : SIM_SESSION_EINPUT;
+	s->col.capture = o->capture;
+	s->col.capture_ctx = o->capture_ctx;
 	if (sim_expect_check(s, errbuf, SIM_SESSION_ERRBUF_SIZE) != 0)
 		return strstr(errbuf, "out of memory") ? SIM_SESSION_EINTERNAL : SIM_SESSION_EINPUT;
 
@@ -134,4 +136,63 @@ void sim_session_free(struct sim_session *s)
 	sim_scenario_free(s->sc);
 	free(s->path);
 	free(s);
+}
+
+int sim_session_tap(const struct sim_session *s, const char *host, const char *tap,
+		    struct sim_session_tap *out)
+{
+	int i = s->ran ? sim_collect_tap(&s->col, host, tap) : -1;
+	const struct sim_ses_tap *t;
+
+	if (i < 0)
+		return -1;
+	t = &s->col.taps[i];
+	out->tcpdump = t->tcpdump;
+	out->linktype = t->linktype;
+	out->captured = t->captured;
+	out->received = t->received;
+	out->dropped = t->dropped;
+	out->tp_packets = t->k.tp_packets;
+	out->tp_drops = t->k.tp_drops;
+	out->tp_freeze_q_cnt = t->k.tp_freeze_q_cnt;
+	return 0;
+}
+
+int sim_session_counter(const struct sim_session *s, const char *host, const char *name,
+			uint64_t *v)
+{
+	int h = s->ran ? sim_collect_host(&s->col, host) : -1;
+
+	if (h < 0)
+		return -1;
+	for (unsigned i = 0; i < s->ctrs[h].n; i++) {
+		const struct sim_ctr *c = &s->ctrs[h].v[i];
+
+		if (strcmp(c->name, name) == 0) {
+			*v = c->value;
+			return c->modelled ? 1 : 0;
+		}
+	}
+	return -1;
+}
+
+int sim_session_drop(const struct sim_session *s, unsigned i, struct sim_session_drop *out)
+{
+	const struct sim_ses_drop *d;
+
+	if (!s->ran || i >= s->col.ndrops)
+		return -1;
+	d = &s->col.drops[i];
+	out->host = s->col.hosts[d->host]->name;
+	out->reason = sim_drop_reason_name(d->reason);
+	out->func = sim_stages[d->stage].func;
+	out->hook = sim_stage_hook_name(d->stage);
+	out->count = d->count;
+	out->tap_copy = d->stage == SIM_ST_TPACKET_RCV || d->stage == SIM_ST_PACKET_RCV;
+	return 0;
+}
+
+const struct sim_scenario *sim_session_scenario(const struct sim_session *s)
+{
+	return s->sc;
 }

@@ -17,6 +17,7 @@
 #include "model.h"
 #include "scenario.h"
 #include "trace.h"
+#include "sim.h"
 
 #define SIM_SES_MAX_TAPS 64	/* taps tracked per world (a bit each per skb) */
 #define SIM_SES_MAX_HOSTS 16	/* sizeof(sim_world.hosts) */
@@ -126,6 +127,8 @@ struct sim_collect {
 	struct sim_ses_skb *last_skb;	/* consecutive events are mostly one skb's */
 	uint64_t events;
 	/* Options. */
+	void (*capture)(void *ctx, const struct sim_session_capture *rec);
+	void *capture_ctx;
 	uint32_t list_limit;
 	FILE *trace;
 	uint64_t trace_lines, trace_limit;

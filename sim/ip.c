@@ -350,10 +350,17 @@ void sim_ip_push_header(struct sim_host *h, struct sim_skb *skb, int family, uin
 		ip[1] = 0;
 		sim_put16(ip + 2, (uint16_t)skb->len);
 		/*
-		 * ip_select_ident_segs(): a packet with DF set from an
-		 * unconnected socket gets ID 0; the others take the next value.
+		 * The identification: __ip_select_ident() gives every packet
+		 * from an unconnected socket the next value of a counter with
+		 * a random start - DF or not.  (Older sources give a DF
+		 * packet 0 in ip_select_ident_segs(); Linux 6.18 was measured
+		 * by `capsim live` sending 0x0a17, 0x0a18, ... with DF.)  The
+		 * start is random on the kernel, so live runs do not compare
+		 * the value; the model's is seeded and never 0.
 		 */
-		sim_put16(ip + 4, df ? 0 : (uint16_t)h->ip_id++);
+		if (h->ip_id == 0)
+			h->ip_id = 1 + bpfvm_rand64(&h->w->rng) % 0xfffe;
+		sim_put16(ip + 4, (uint16_t)h->ip_id++);
 		sim_put16(ip + 6, df ? 0x4000 : 0);
 		ip[8] = ttl;
 		ip[9] = proto;

@@ -438,8 +438,11 @@ static void send_one(struct sim_ctx *c, struct sim_traffic *t)
 	if (proto == IPPROTO_ICMP && cfg->family == AF_INET6)
 		proto = IPPROTO_ICMPV6;
 	skb->tstamp = c->t;
+	/* DF: ip_dont_fragment() with the default pmtudisc IP_PMTUDISC_WANT
+	 * sets it on datagrams that fit the path - UDP, TCP and ping/raw
+	 * ICMP alike (measured by `capsim live`: echo requests carry DF). */
 	sim_ip_push_header(c->host, skb, cfg->family, proto, src, cfg->to, cfg->ttl ? cfg->ttl : 64,
-			   proto == IPPROTO_UDP || proto == IPPROTO_TCP);
+			   1);
 	if (cfg->vlan >= 0) {
 		skb->vlan_present = 1;
 		skb->vlan_tpid = ETH_P_8021Q;

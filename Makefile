@@ -80,6 +80,12 @@ test: deps
 # tcpdump; capsim says where it went and why.
 run: deps capsim
 	./capsim sim scenarios/egress-netfilter-drop.scn
+	@if [ "$$(id -u)" -eq 0 ]; then \
+		echo; echo "== the same scenario on the running kernel, beside the model"; \
+		./capsim live scenarios/egress-netfilter-drop.scn; \
+	else \
+		echo "(as root, make run also builds the scenario on the real kernel: capsim live)"; \
+	fi
 
 bench: deps capsim
 	./capsim bench

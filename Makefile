@@ -67,9 +67,15 @@ $(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
 
-# `make check`: build with -Werror, run every suite and replay every corpus.
+# `make check`: build with -Werror, run every suite and replay every corpus;
+# in the normal build also cppcheck and a small end-to-end run under
+# valgrind (valgrind and ASan cannot share a process, so not with SAN=1).
 check: $(CAPSIM) $(TESTS) $(REPLAYS)
 	@./tests/run.sh $(BUILD) $(TESTS) -- $(REPLAYS)
+ifneq ($(SAN),1)
+	@./scripts/cppcheck.sh
+	@./scripts/valgrind-smoke.sh $(CAPSIM)
+endif
 
 # The whole suite twice: a normal build, then under ASan + UBSan.
 test: deps

@@ -744,7 +744,11 @@ run_lean_linux(const struct bpfvm *vm, const struct bpfvm_packet *pkt,
 /* Asks a lean loop for its dispatch table (see lean_tables). */
 static const void *const *lean_dispatch(enum bpfvm_semantics sem)
 {
-	static const struct bpfvm_packet none;
+	/* A packet with bytes, if none of them: the loop computes skb->data
+	 * before EXPORT hands out its table, and an offset on a null
+	 * pointer is undefined even when it is 0. */
+	static const uint8_t nothing[1];
+	static const struct bpfvm_packet none = { .bytes = nothing };
 	const void *const *t = __atomic_load_n(&lean_tables[sem == BPFVM_LINUX], __ATOMIC_RELAXED);
 	struct bpfvm *ask;
 
@@ -760,8 +764,6 @@ static const void *const *lean_dispatch(enum bpfvm_semantics sem)
 	return __atomic_load_n(&lean_tables[sem == BPFVM_LINUX], __ATOMIC_RELAXED);
 }
 
-/* Which loop runs @vm, chosen once at decode; a lean loop's handlers go
- * into the instructions. */
 /*
  * Does every run write a scratch cell before reading it?  Then the cells'
  * start value never shows and a lean loop need not clear them.  A forward
@@ -810,6 +812,8 @@ static int writes_before_reads(const struct bpfvm *vm)
 	return ok;
 }
 
+/* Which loop runs @vm, chosen once at decode; a lean loop's handlers go
+ * into the instructions. */
 static bpfvm_loop_fn choose_loop(struct bpfvm *vm)
 {
 	const void *const *table;

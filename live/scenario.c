@@ -1213,7 +1213,7 @@ static int live_side(struct live_run *lr, const struct live_scn_opts *o, const s
 	int th_started = 0, rc, first_errno = 0;
 	cpu_set_t old, one;
 	int pinned = 0;
-	uint64_t t0, end, sent = 0, serr = 0, deadline;
+	uint64_t t0, end = 0, sent = 0, serr = 0, deadline;
 	size_t ti = 0, si = 0;
 
 	if ((rc = live_topo_build(&lr->topo, sc, errbuf)) != 0)

@@ -44,6 +44,7 @@ struct cli_prog_src {
 	char *expr;			/* the rest of the command line, joined */
 	struct bpfvm_compile_opts copts;
 	int linux_ext_set;		/* --linux-ext / --no-linux-ext given */
+	int linktype_set;		/* -y given */
 };
 
 void cli_prog_src_init(struct cli_prog_src *s);
@@ -56,6 +57,12 @@ int cli_take_expr(struct cli_prog_src *s, int argc, char **argv, int optind);
 int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 		  struct bpfvm_prog *prog);
 void cli_prog_src_free(struct cli_prog_src *s);
+/* In libpcap semantics and without -y, compile for @trace's own link type,
+ * as tcpdump -r does.  (Linux semantics always hands the filter the frame
+ * of a receiving Ethernet device.)  A trace that cannot be opened, or
+ * standard input, keeps the default: the run itself reports the problem. */
+void cli_prog_src_follow_trace(struct cli_prog_src *s, const char *trace,
+			       enum bpfvm_semantics sem);
 
 /* Long-option codes shared by the commands (getopt_long values). */
 enum cli_opt {

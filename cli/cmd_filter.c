@@ -401,6 +401,7 @@ static int filter_run(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
+	cli_prog_src_follow_trace(&src, trace, o.view.sem);
 	rc = cli_load_prog(&src, o.view.sem, o.verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;

@@ -591,6 +591,7 @@ int cmd_filter_step(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
+	cli_prog_src_follow_trace(&src, so.trace, o.sem);
 	rc = cli_load_prog(&src, o.sem, 0, &prog);
 	if (rc != EXIT_OK)
 		goto out;
@@ -1037,6 +1038,8 @@ int cmd_filter_diff(int argc, char **argv)
 		cli_error("filter diff: no trace given (-r TRACE)");
 		return EXIT_USAGE;
 	}
+	if (!mode)
+		cli_prog_src_follow_trace(&tmpl, trace, o.sem);
 	sd[0].sem = sd[1].sem = o.sem;
 	if (mode) {
 		if (optind >= argc) {

@@ -367,6 +367,7 @@ int cmd_filter_dot(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
+	cli_prog_src_follow_trace(&src, dr.trace, dr.view.sem);
 	rc = cli_load_prog(&src, dr.view.sem, verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;

@@ -121,6 +121,18 @@ int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 	return EXIT_OK;
 }
 
+void cli_prog_src_follow_trace(struct cli_prog_src *s, const char *trace,
+			       enum bpfvm_semantics sem)
+{
+	char err[TRACE_ERRBUF_SIZE];
+	struct trace_reader *r;
+
+	if (sem != BPFVM_LIBPCAP || s->linktype_set || !trace || strcmp(trace, "-") == 0 || trace_open(&r, trace, err) != 0)
+		return;
+	s->copts.linktype = trace_linktype(r);
+	trace_close(r);
+}
+
 void cli_prog_src_free(struct cli_prog_src *s)
 {
 	free(s->expr);
@@ -185,6 +197,7 @@ int cli_prog_option(struct cli_prog_src *s, int c, const char *arg)
 			cli_error("-y: no link type named '%s' (e.g. EN10MB, LINUX_SLL, RAW)", arg);
 			return -1;
 		}
+		s->linktype_set = 1;
 		return 1;
 	case OPT_LINUX_EXT:
 	case OPT_NO_LINUX_EXT:

@@ -113,6 +113,42 @@ static void test_run_libpcap(void **state)
 	}
 }
 
+/* A trace of another link type: the expression compiles for it, as
+ * tcpdump -r compiles it (here: raw IP, made from mixed.pcap's IPv4
+ * frames without their Ethernet headers). */
+static void test_run_other_linktype(void **state)
+{
+	char perr[PCAP_ERRBUF_SIZE], path[160];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *in = pcap_open_offline("traces/samples/mixed.pcap", perr), *dead;
+	pcap_dumper_t *d;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(in);
+	snprintf(path, sizeof(path), "%s/raw.pcap", tmpdir);
+	dead = pcap_open_dead(DLT_RAW, 262144);
+	d = pcap_dump_open(dead, path);
+	assert_non_null(d);
+	while (pcap_next_ex(in, &h, &data) == 1) {
+		struct pcap_pkthdr rh = *h;
+
+		if (h->caplen < 34 || data[12] != 0x08 || data[13] != 0x00)
+			continue;
+		rh.caplen -= 14;
+		rh.len -= 14;
+		pcap_dump((u_char *)d, &rh, data + 14);
+		n++;
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	pcap_close(in);
+	assert_true(n > 50);
+	check_libpcap_verdicts(path, "ip and udp");
+	check_libpcap_verdicts(path, "ip[9] = 6");
+}
+
 /* linux semantics: one line per record; exactly the frames shorter than an
  * Ethernet header are dropped before the taps. */
 static void test_run_linux_dropped(void **state)
@@ -269,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_help),        cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_input_errors), cmocka_unit_test(test_check),
 		cmocka_unit_test(test_run_libpcap), cmocka_unit_test(test_run_linux_dropped),
+		cmocka_unit_test(test_run_other_linktype),
 		cmocka_unit_test(test_trace_gen), cmocka_unit_test(test_write_libpcap),
 		cmocka_unit_test(test_write_linux),
 	};

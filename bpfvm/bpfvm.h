@@ -261,6 +261,14 @@ void bpfvm_compile_opts_init(struct bpfvm_compile_opts *o);
 int bpfvm_compile(const char *expr, const struct bpfvm_compile_opts *o,
 		  struct bpfvm_prog *prog, char *errbuf);
 
+/* A live libpcap handle (a pcap_t) of @linktype for pcap_compile() with
+ * libpcap's Linux extensions, on the loopback of a new private network
+ * namespace - into which it moves the calling process, so call it only in
+ * a child made for the purpose (bpfvm_compile() forks one; a campaign may
+ * keep one for many compiles).  NULL and a sentence in @errbuf. */
+struct pcap;
+struct pcap *bpfvm_live_compile_handle(int linktype, int snaplen, char *errbuf);
+
 /* ------------------------------------------------------------------ */
 /* Delta debugging (bpfvm/minimize.c): shrink a program while a caller's
  * predicate keeps holding, for reports of fuzzing campaigns. */

@@ -128,47 +128,59 @@ static int read_all(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* The child: compile on a live handle and send back either
- * (int32 len >= 0, insns) or (int32 -1, errbuf). */
-static void live_child(int fd, const char *expr, const struct bpfvm_compile_opts *o)
+struct pcap *bpfvm_live_compile_handle(int linktype, int snaplen, char *errbuf)
 {
-	char err[BPFVM_ERRBUF_SIZE] = "", perr[PCAP_ERRBUF_SIZE];
-	struct bpfvm_prog prog = { 0 };
-	const char *dev = o->linktype == DLT_EN10MB ? "lo" : "any";
-	pcap_t *p = NULL;
-	int32_t n = -1;
+	char perr[PCAP_ERRBUF_SIZE];
+	pcap_t *p;
 
 	if (unshare(CLONE_NEWNET) != 0) {
-		snprintf(err, sizeof(err),
+		snprintf(errbuf, BPFVM_ERRBUF_SIZE,
 			 "compiling as for a live capture needs a live libpcap handle, made in a "
 			 "private network namespace: %s (run as root, or compile as for a file "
 			 "with --no-linux-ext)",
 			 strerror(errno));
-		goto out;
+		return NULL;
 	}
 	if (loopback_up() != 0) {
-		snprintf(err, sizeof(err), "cannot bring up the namespace's loopback: %s",
+		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "cannot bring up the namespace's loopback: %s",
 			 strerror(errno));
-		goto out;
+		return NULL;
 	}
-	if (!(p = pcap_create(dev, perr))) {
-		snprintf(err, sizeof(err), "libpcap: %.200s", perr);
-		goto out;
+	if (!(p = pcap_create(linktype == DLT_EN10MB ? "lo" : "any", perr))) {
+		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "libpcap: %.200s", perr);
+		return NULL;
 	}
-	pcap_set_snaplen(p, o->snaplen);
+	pcap_set_snaplen(p, snaplen);
+	pcap_set_buffer_size(p, 1 << 16);	/* nothing is captured */
 	if (pcap_activate(p) < 0) {
-		snprintf(err, sizeof(err), "libpcap cannot open a live handle: %.200s", pcap_geterr(p));
-		goto out;
+		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "libpcap cannot open a live handle: %.200s",
+			 pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
 	}
-	if (pcap_datalink(p) != o->linktype && pcap_set_datalink(p, o->linktype) != 0) {
-		snprintf(err, sizeof(err),
+	if (pcap_datalink(p) != linktype && pcap_set_datalink(p, linktype) != 0) {
+		snprintf(errbuf, BPFVM_ERRBUF_SIZE,
 			 "libpcap uses Linux extensions only on live handles, and no live handle "
 			 "here has link type %s (Ethernet and the 'any' device's LINUX_SLL/"
 			 "LINUX_SLL2 do); use --no-linux-ext",
-			 pcap_datalink_val_to_name(o->linktype) ? pcap_datalink_val_to_name(o->linktype)
-								: "?");
-		goto out;
+			 pcap_datalink_val_to_name(linktype) ? pcap_datalink_val_to_name(linktype) : "?");
+		pcap_close(p);
+		return NULL;
 	}
+	return p;
+}
+
+/* The child: compile on a live handle and send back either
+ * (int32 len >= 0, insns) or (int32 -1, errbuf). */
+static void live_child(int fd, const char *expr, const struct bpfvm_compile_opts *o)
+{
+	char err[BPFVM_ERRBUF_SIZE] = "";
+	struct bpfvm_prog prog = { 0 };
+	pcap_t *p = bpfvm_live_compile_handle(o->linktype, o->snaplen, err);
+	int32_t n = -1;
+
+	if (!p)
+		goto out;
 	if (compile_on(p, expr, o, &prog, err) == 0)
 		n = (int32_t)prog.len;
 out:

@@ -23,7 +23,6 @@
 #include "trace.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <sched.h>
@@ -31,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -122,56 +120,6 @@ static int compile_on(pcap_t *p, const char *expr, int optimize, struct comp *ou
 	return 0;
 }
 
-/* The namespace's own loopback must be up before a handle on it activates. */
-static int loopback_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc = -1;
-
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-	return rc;
-}
-
-/* A live handle in a fresh private namespace: libpcap sets
- * BPF_SPECIAL_VLAN_HANDLING only on a live Linux handle (pcap-linux.c,
- * after SO_BPF_EXTENSIONS), so no dead handle compiles the way tcpdump
- * does live.  Changes this process's namespace: children only. */
-static pcap_t *live_handle(char *err, size_t errsize)
-{
-	char perr[PCAP_ERRBUF_SIZE];
-	pcap_t *p;
-
-	if (unshare(CLONE_NEWNET) != 0) {
-		snprintf(err, errsize,
-			 "compiling with Linux extensions needs a live libpcap handle in a private "
-			 "network namespace: unshare: %s (run as root, or use --no-linux-ext)",
-			 strerror(errno));
-		return NULL;
-	}
-	if (loopback_up() != 0) {
-		snprintf(err, errsize, "cannot bring up the namespace's loopback: %s", strerror(errno));
-		return NULL;
-	}
-	if (!(p = pcap_create("lo", perr))) {
-		snprintf(err, errsize, "libpcap: %.200s", perr);
-		return NULL;
-	}
-	pcap_set_snaplen(p, SNAPLEN);
-	pcap_set_buffer_size(p, 1 << 16);
-	if (pcap_activate(p) < 0) {
-		snprintf(err, errsize, "libpcap cannot open a live handle: %.200s", pcap_geterr(p));
-		pcap_close(p);
-		return NULL;
-	}
-	return p;
-}
-
 static int write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
@@ -240,7 +188,7 @@ static void server_main(int fd, int linktype, int with_live, const char *crash_o
 		send_rec(fd, -1, "pcap_open_dead failed", 21);
 		_exit(1);
 	}
-	if (with_live && !(live = live_handle(err, sizeof(err)))) {
+	if (with_live && !(live = bpfvm_live_compile_handle(DLT_EN10MB, SNAPLEN, err))) {
 		send_rec(fd, -1, err, (uint32_t)strlen(err));
 		_exit(1);
 	}

@@ -98,6 +98,16 @@ bench: deps capsim
 	./scripts/bench-whole.sh ./capsim
 	./scripts/bench-sim.sh ./capsim
 
+# `make docs`: the pictures and the man page's text in docs/, generated from
+# the model (scripts/docs.sh).  docs/gen/overview.c prints the overview.
+OVERVIEW := $(BUILD)/docs/overview
+$(OVERVIEW): docs/gen/overview.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+docs: deps $(CAPSIM) $(OVERVIEW)
+	./scripts/docs.sh $(CAPSIM) $(OVERVIEW) docs
+
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@./tests/fuzz/campaign.sh $(FUZZ_SECONDS)

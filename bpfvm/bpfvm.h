@@ -307,7 +307,7 @@ enum bpfvm_cfg_edge_kind {
 };
 
 struct bpfvm_cfg_edge {
-	uint32_t from, to;	/* block indices; always from < to */
+	uint32_t from, to;	/* block indices; to < from only for libpcap's backward ja */
 	uint8_t kind;		/* enum bpfvm_cfg_edge_kind */
 };
 

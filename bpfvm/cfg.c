@@ -3,10 +3,12 @@
  * their true/false/always edges, which blocks can be reached from the
  * first instruction, and per-edge counts gathered from stepped runs.
  *
- * Classic BPF only jumps forward (jt, jf and ja's k are unsigned offsets
- * from the next instruction), so the graph is acyclic with its blocks in
- * program order: one forward pass finds what is reachable, and no walk
- * ever needs a stack, whatever the depth of a jump chain.
+ * The kernel's classic BPF only jumps forward (jt, jf and ja's k are
+ * unsigned offsets from the next instruction).  libpcap's bpf_filter()
+ * computes ja's target in 32-bit arithmetic, so a k near 2^32 jumps back
+ * (libpcap compiles `protochain` into such a loop); the graph takes such
+ * edges too, and finds what is reachable with an explicit worklist, so no
+ * walk recurses whatever the depth of a jump chain.
  *
  * Every return instruction is a block of its own, a "return node", so the
  * packets that ended at each return can be counted on the node itself.
@@ -37,10 +39,18 @@ static int insn_flow(const struct bpfvm_insn *in)
 	return -1;
 }
 
-/* Check that the target @off instructions after @pc + 1 exists. */
-static int check_target(uint32_t pc, uint64_t off, uint32_t len, char *errbuf)
+/* ja's target: @k after @pc + 1, in 32-bit arithmetic as bpf_filter()
+ * computes it (a k near 2^32 goes back). */
+static uint32_t ja_target(uint32_t pc, uint32_t k)
 {
-	uint64_t to = (uint64_t)pc + 1 + off;
+	return pc + 1 + k;
+}
+
+/* Check that the target @off instructions after @pc + 1 exists (@wrap: in
+ * 32-bit arithmetic, as ja's). */
+static int check_target(uint32_t pc, uint64_t off, uint32_t len, int wrap, char *errbuf)
+{
+	uint64_t to = wrap ? ja_target(pc, (uint32_t)off) : (uint64_t)pc + 1 + off;
 
 	if (to < len)
 		return 0;
@@ -92,12 +102,12 @@ int bpfvm_cfg_build(struct bpfvm_cfg *cfg, const struct bpfvm_prog *prog, char *
 			goto fail;
 		}
 		if (flow == FLOW_JA) {
-			if (check_target(i, in->k, n, errbuf) != 0)
+			if (check_target(i, in->k, n, 1, errbuf) != 0)
 				goto fail;
-			leader[i + 1 + in->k] = 1;
+			leader[ja_target(i, in->k)] = 1;
 		} else if (flow == FLOW_COND) {
-			if (check_target(i, in->jt, n, errbuf) != 0 ||
-			    check_target(i, in->jf, n, errbuf) != 0)
+			if (check_target(i, in->jt, n, 0, errbuf) != 0 ||
+			    check_target(i, in->jf, n, 0, errbuf) != 0)
 				goto fail;
 			leader[i + 1 + in->jt] = 1;
 			leader[i + 1 + in->jf] = 1;
@@ -131,9 +141,7 @@ int bpfvm_cfg_build(struct bpfvm_cfg *cfg, const struct bpfvm_prog *prog, char *
 		cfg->block_of[i] = cfg->nblocks - 1;
 	}
 
-	/* Pass 3: edges, and reachability in the same forward sweep (every
-	 * edge goes to a later block, so a block's predecessors are done). */
-	cfg->blocks[0].reachable = 1;
+	/* Pass 3: edges. */
 	for (uint32_t b = 0; b < cfg->nblocks; b++) {
 		struct bpfvm_cfg_block *blk = &cfg->blocks[b];
 		const struct bpfvm_insn *in = &prog->insns[blk->last];
@@ -146,7 +154,7 @@ int bpfvm_cfg_build(struct bpfvm_cfg *cfg, const struct bpfvm_prog *prog, char *
 			blk->ret_k = in->k;
 			break;
 		case FLOW_JA:
-			add_edge(cfg, b, pc + 1 + in->k, BPFVM_EDGE_ALWAYS);
+			add_edge(cfg, b, ja_target(pc, in->k), BPFVM_EDGE_ALWAYS);
 			break;
 		case FLOW_COND:
 			add_edge(cfg, b, pc + 1 + in->jt, BPFVM_EDGE_TRUE);
@@ -156,8 +164,31 @@ int bpfvm_cfg_build(struct bpfvm_cfg *cfg, const struct bpfvm_prog *prog, char *
 			add_edge(cfg, b, pc + 1, BPFVM_EDGE_ALWAYS);
 			break;
 		}
-		for (uint8_t j = 0; blk->reachable && j < blk->nout; j++)
-			cfg->blocks[cfg->edges[blk->out[j]].to].reachable = 1;
+	}
+	/* Pass 4: reachability from block 0, with an explicit stack (each
+	 * block is pushed at most once). */
+	{
+		uint32_t *stack = malloc((size_t)cfg->nblocks * sizeof(*stack)), top = 0;
+
+		if (!stack) {
+			snprintf(errbuf, BPFVM_ERRBUF_SIZE, "out of memory for %u blocks", cfg->nblocks);
+			goto fail;
+		}
+		cfg->blocks[0].reachable = 1;
+		stack[top++] = 0;
+		while (top) {
+			const struct bpfvm_cfg_block *blk = &cfg->blocks[stack[--top]];
+
+			for (uint8_t j = 0; j < blk->nout; j++) {
+				struct bpfvm_cfg_block *to = &cfg->blocks[cfg->edges[blk->out[j]].to];
+
+				if (!to->reachable) {
+					to->reachable = 1;
+					stack[top++] = cfg->edges[blk->out[j]].to;
+				}
+			}
+		}
+		free(stack);
 	}
 	free(leader);
 	return 0;

@@ -129,16 +129,42 @@ static void expect_error(struct bpfvm_insn *insns, uint32_t n, const char *msg)
 static void test_errors(void **state)
 {
 	struct bpfvm_insn past[] = { J(BPF_JMP | BPF_JGT | BPF_K, 0, 0, 5), S(BPF_RET | BPF_K, 0) };
-	struct bpfvm_insn ja[] = { S(BPF_JMP | BPF_JA, 0xffffffff), S(BPF_RET | BPF_K, 0) };
+	/* ja's target wraps in 32 bits (libpcap's bpf_filter): 0xfffffffd
+	 * from instruction 0 lands at 4294967294, far past the end. */
+	struct bpfvm_insn ja[] = { S(BPF_JMP | BPF_JA, 0xfffffffd), S(BPF_RET | BPF_K, 0) };
 	struct bpfvm_insn off[] = { S(BPF_RET | BPF_K, 0), S(BPF_LD | BPF_IMM, 0) };
 	struct bpfvm_insn bad[] = { S(BPF_JMP | 0x50, 0), S(BPF_RET | BPF_K, 0) };
 
 	(void)state;
 	expect_error(past, 2, "instruction 0: jumps to 6");
-	expect_error(ja, 2, "instruction 0: jumps to 4294967296");
+	expect_error(ja, 2, "instruction 0: jumps to 4294967294");
 	expect_error(off, 2, "instruction 1, the last, is no return");
 	expect_error(bad, 2, "instruction 0: code 0x55");
 	expect_error(past, 0, "no instructions");
+}
+
+/* libpcap's backward ja (protochain's loop): k = 2^32 - 2 from
+ * instruction 2 goes back to 1; the loop and what follows it are drawn. */
+static void test_backward_ja(void **state)
+{
+	struct bpfvm_insn loop[] = {
+		S(BPF_LD | BPF_IMM, 0),
+		J(BPF_JMP | BPF_JEQ | BPF_K, 7, 0, 1),		/* 1: to 2 or 3 */
+		S(BPF_JMP | BPF_JA, 0xfffffffe),		/* 2: back to 1 */
+		S(BPF_RET | BPF_K, 0),				/* 3 */
+	};
+	struct bpfvm_prog prog = { loop, 4 };
+	struct bpfvm_cfg cfg;
+	char err[BPFVM_ERRBUF_SIZE];
+
+	(void)state;
+	assert_int_equal(bpfvm_cfg_build(&cfg, &prog, err), 0);
+	assert_int_equal(cfg.nblocks, 4);
+	assert_int_equal(cfg.block_of[2], 2);
+	assert_int_equal(cfg.edges[cfg.blocks[2].out[0]].to, 1);	/* the backward edge */
+	for (uint32_t b = 0; b < cfg.nblocks; b++)
+		assert_true(cfg.blocks[b].reachable);
+	bpfvm_cfg_free(&cfg);
 }
 
 /* The oracle: leaders and reachability by the textbook definitions, in the
@@ -415,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_blocks_and_edges),
 		cmocka_unit_test(test_unreachable_and_shapes),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_backward_ja),
 		cmocka_unit_test(test_random_programs),
 		cmocka_unit_test(test_long_programs),
 		cmocka_unit_test(test_counts_on_traces),

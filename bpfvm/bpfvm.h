@@ -254,7 +254,11 @@ struct bpfvm_compile_opts {
 	int optimize;		/* pcap_compile's optimize flag (default 1) */
 	int linux_ext;		/* compile as for a live Linux capture (libpcap's
 				 * BPF_SPECIAL_VLAN_HANDLING); needs a live
-				 * handle, made in a private network namespace */
+				 * handle, made in a private network namespace,
+				 * unless the expression cannot tell (see
+				 * compile.c) */
+	int always_live;	/* with linux_ext: open the live handle even when
+				 * the expression cannot tell (tests) */
 };
 
 void bpfvm_compile_opts_init(struct bpfvm_compile_opts *o);

@@ -32,6 +32,7 @@ void bpfvm_compile_opts_init(struct bpfvm_compile_opts *o)
 	o->snaplen = 262144;
 	o->optimize = 1;
 	o->linux_ext = 0;
+	o->always_live = 0;
 }
 
 static int copy_program(const struct bpf_program *fp, struct bpfvm_prog *prog, char *errbuf)
@@ -246,6 +247,28 @@ static int compile_live(const char *expr, const struct bpfvm_compile_opts *o,
 	return rc;
 }
 
+/*
+ * Does compiling @expr for a live Ethernet handle differ from compiling it
+ * on a dead one?  libpcap 1.10 has one code-generation flag,
+ * BPF_SPECIAL_VLAN_HANDLING, and reads it in gen_vlan() alone, which only
+ * the `vlan` keyword reaches: without that word in the text the programs
+ * are the same, and the live handle - about 50 ms of packet-ring set-up and
+ * tear-down in the kernel - is not needed.  Newer libpcaps read more flags
+ * (BPF_SPECIAL_BASIC_HANDLING: inbound, outbound, ifindex), so for them,
+ * and for other link types, the handle is always opened.
+ * tests/test_compile.c compiles expressions both ways and compares.
+ */
+static int live_handle_needed(const char *expr, const struct bpfvm_compile_opts *o)
+{
+	static const char v110[] = "libpcap version 1.10.";
+
+	if (o->always_live || o->linktype != DLT_EN10MB)
+		return 1;
+	if (strncmp(pcap_lib_version(), v110, sizeof(v110) - 1) != 0)
+		return 1;
+	return strstr(expr, "vlan") != NULL;
+}
+
 int bpfvm_compile(const char *expr, const struct bpfvm_compile_opts *o, struct bpfvm_prog *prog,
 		  char *errbuf)
 {
@@ -257,6 +280,6 @@ int bpfvm_compile(const char *expr, const struct bpfvm_compile_opts *o, struct b
 	}
 	prog->insns = NULL;
 	prog->len = 0;
-	return o->linux_ext ? compile_live(expr, o, prog, errbuf)
-			    : compile_offline(expr, o, prog, errbuf);
+	return o->linux_ext && live_handle_needed(expr, o) ? compile_live(expr, o, prog, errbuf)
+							   : compile_offline(expr, o, prog, errbuf);
 }

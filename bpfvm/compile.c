@@ -196,10 +196,59 @@ out:
 	_exit(0);
 }
 
+/*
+ * The child's answer arrives before it exits: closing the live handle costs
+ * the kernel ~35 ms (packet_release waits for an RCU grace period), time in
+ * which the caller can already run the program.  Children that have
+ * answered are reaped without waiting where they are done, and the rest at
+ * the latest when the process exits - it is closing a socket in a namespace
+ * only it holds, so nothing outlives capsim.
+ */
+static pid_t unreaped[8];
+
+static void reap(int block)
+{
+	for (size_t i = 0; i < sizeof(unreaped) / sizeof(unreaped[0]); i++) {
+		pid_t r;
+
+		if (!unreaped[i])
+			continue;
+		while ((r = waitpid(unreaped[i], NULL, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+			;
+		if (r != 0)	/* reaped, or not ours any more (ECHILD) */
+			unreaped[i] = 0;
+	}
+}
+
+static void reap_at_exit(void)
+{
+	reap(1);
+}
+
+static void reap_later(pid_t pid)
+{
+	static int registered;
+
+	reap(0);
+	for (size_t i = 0; i < sizeof(unreaped) / sizeof(unreaped[0]); i++) {
+		if (!unreaped[i]) {
+			if (!registered)
+				registered = atexit(reap_at_exit) == 0;
+			if (registered) {
+				unreaped[i] = pid;
+				return;
+			}
+			break;
+		}
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)	/* table full */
+		;
+}
+
 static int compile_live(const char *expr, const struct bpfvm_compile_opts *o,
 			struct bpfvm_prog *prog, char *errbuf)
 {
-	int fds[2], status, rc = -1;
+	int fds[2], rc = -1;
 	int32_t n;
 	pid_t pid;
 
@@ -242,8 +291,7 @@ static int compile_live(const char *expr, const struct bpfvm_compile_opts *o,
 		rc = 0;
 	}
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	reap_later(pid);
 	return rc;
 }
 

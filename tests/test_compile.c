@@ -72,11 +72,52 @@ static void test_vlan_needs_the_live_handle(void **state)
 	bpfvm_prog_free(&b);
 }
 
+/* Number of live children of this process (all threads). */
+static int children(void)
+{
+	char path[64], buf[4096];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	f = fopen(path, "r");
+	assert_non_null(f);
+	if (fgets(buf, sizeof(buf), f))
+		for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* The compiling children are not waited for while they close their handle,
+ * but they are not left to pile up either: many compiles in a row give the
+ * same program each time and leave at most a handful of children. */
+static void test_live_children_are_reaped(void **state)
+{
+	struct bpfvm_compile_opts o;
+	struct bpfvm_prog first, p;
+	char err[BPFVM_ERRBUF_SIZE];
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	bpfvm_compile_opts_init(&o);
+	o.linux_ext = 1;
+	assert_int_equal(bpfvm_compile("vlan 5", &o, &first, err), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(bpfvm_compile("vlan 5", &o, &p, err), 0);
+		assert_true(same(&first, &p));
+		bpfvm_prog_free(&p);
+	}
+	assert_in_range(children(), 0, 8);
+	bpfvm_prog_free(&first);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_live_handle_skipped_only_when_equal),
 		cmocka_unit_test(test_vlan_needs_the_live_handle),
+		cmocka_unit_test(test_live_children_are_reaped),
 	};
 
 	return cmocka_run_group_tests_name("compile", tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "sim_build.h"
 
 #include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -228,7 +229,10 @@ static int build_tap(struct sim_world *w, const struct sim_scenario *sc, struct 
 		cfg.sock_type = t->dgram ? SOCK_DGRAM : SOCK_RAW;
 		cfg.proto = t->proto == ETH_P_ALL ? 0 : t->proto;
 		cfg.dev = dev;
-		cfg.ring_version = t->ring.version;
+		/* The scenario says 2 or 3; the socket option takes the
+		 * enum tpacket_versions value. */
+		cfg.ring_version = t->ring.version == 3 ? TPACKET_V3
+				 : t->ring.version == 2 ? TPACKET_V2 : 0;
 		cfg.block_size = t->ring.block_size;
 		cfg.block_nr = t->ring.block_nr;
 		cfg.frame_size = t->ring.frame_size;
@@ -244,7 +248,7 @@ static int build_tap(struct sim_world *w, const struct sim_scenario *sc, struct 
 
 	bpfvm_prog_free(&prog);
 	if (!tap)
-		return fail(errbuf, sc, t->pos, "tap '%s': %s", t->name, err);
+		return fail(errbuf, sc, t->pos, "%s", err);	/* it names the tap */
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ static const char text[] =
 	"  tap t1 dev eth0 proto 0x0800 type dgram snaplen 100\n"
 	"host b\n"
 	"  iface eth0 mac 02:00:00:00:0b:01 addr 198.18.0.2/24\n"
+	"  tap t2 dev eth0 proto ip ring 4x64K retire 5ms\n"
 	"wire a.eth0 b.eth0 delay 2us\n"
 	"at 1ms a send udp to 198.18.0.2:9 count 3\n";
 
@@ -62,9 +64,21 @@ static void test_mapping(void **state)
 	assert_non_null(a->socks);
 	assert_non_null(a->taps);
 	assert_int_equal(a->taps->proto, ETH_P_IP);
+	/* a plain tap's `ring` is a TPACKET_V3 ring of the blocks asked */
+	const struct sim_tap_ring *r = sim_tap_ring(w->hosts[1]->taps);
+
+	assert_non_null(r);
+	assert_int_equal(r->version, TPACKET_V3);
+	assert_int_equal(r->block_nr, 4);
+	assert_int_equal(r->block_size, 65536);
 	sim_world_run(w, 0);
-	/* the three datagrams left a: the wire took them to b */
+	/* the three datagrams left a: the wire took them to b, where the
+	 * ring tap saw them */
 	assert_int_equal(eth0->stats.tx_packets >= 3, 1);
+	struct sim_tap_stats st;
+
+	sim_tap_stats(w->hosts[1]->taps, &st);
+	assert_int_equal(st.tp_packets, 3);
 	sim_world_free(w);
 	sim_scenario_free(sc);
 }

@@ -190,7 +190,8 @@ static void ip_of(const uint8_t *b, uint32_t caplen, int linktype, struct ipview
  * ip_select_ident_segs() takes from a generator with a random start (the
  * socket's inet_id, or __ip_select_ident()'s hash keyed with a random
  * secret), and so the header checksum.  Zeroed in a copy on both sides
- * before comparing.  Whether DF packets carry 0 there is compared on its
+ * before comparing; in an ICMP error also in the quoted header, and so
+ * the ICMP checksum.  Whether DF packets carry 0 there is compared on its
  * own (id_zero_check).
  */
 static const uint8_t *masked(const struct live_scn_pkt *p, int linktype, uint8_t *buf,
@@ -204,6 +205,18 @@ static const uint8_t *masked(const struct live_scn_pkt *p, int linktype, uint8_t
 	memcpy(buf, p->bytes, p->caplen);
 	buf[v.off + 4] = buf[v.off + 5] = 0;
 	buf[v.off + 10] = buf[v.off + 11] = 0;
+	if (v.proto == IPPROTO_ICMP && v.l4 && p->caplen >= v.l4 + 8 + 12) {
+		uint8_t type = buf[v.l4];
+		uint32_t q = v.l4 + 8;	/* the quoted IPv4 header */
+
+		/* the error types, which quote the packet (RFC 792) */
+		if ((type == 3 || type == 4 || type == 5 || type == 11 || type == 12) &&
+		    buf[q] >> 4 == 4) {
+			buf[v.l4 + 2] = buf[v.l4 + 3] = 0;
+			buf[q + 4] = buf[q + 5] = 0;
+			buf[q + 10] = buf[q + 11] = 0;
+		}
+	}
 	return buf;
 }
 

@@ -490,6 +490,17 @@ static void icmp_send(struct sim_ctx *c, const struct sim_skb *orig, uint8_t typ
 	sim_ip_push_header(c->host, skb, AF_INET, IPPROTO_ICMP,
 			   sim_addr_is_local(c->host, AF_INET, ip + 16) ? ip + 16 : rt.prefsrc,
 			   ip + 12, 64, 0);
+	/*
+	 * The error goes out with precedence "internetwork control": for an
+	 * error type __icmp_send() sets the ICMP socket's TOS to the
+	 * original's TOS bits | IPTOS_PREC_INTERNETCONTROL (0xc0).  The
+	 * model's packets all carry TOS 0, so the error carries 0xc0, as
+	 * `capsim live` measured on 6.18.
+	 */
+	p = sim_skb_data(skb);
+	p[1] = (uint8_t)((ip[1] & 0x1e) | 0xc0);
+	p[10] = p[11] = 0;
+	sim_put16(p + 10, sim_csum_fold(sim_csum_add(0, p, 20)));
 	ip_local_out_rt(c, skb, &rt);
 }
 

@@ -417,6 +417,15 @@ static void test_keep_and_cleanup(void **state)
 	assert_int_equal(live_scn_cleanup(&removed, err), 0);
 	assert_int_equal(removed, 0);
 }
+/* A plain tap with its own ring, and ICMP errors, record for record:
+ * both once went wrong in the model (a ring version the model refused;
+ * TOS 0 where the kernel sends 0xc0). */
+static void test_plain_ring_and_icmp_errors(void **state)
+{
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	run_one("tests/scenarios/plain-ring-port-unreachable.scn");
+}
 
 int main(void)
 {
@@ -426,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_sigkill_leaves_nothing),
 		cmocka_unit_test(test_keep_and_cleanup),
 		cmocka_unit_test(test_shipped_labs),
+		cmocka_unit_test(test_plain_ring_and_icmp_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
  * the kernel freezes the queue and drops (tp_drops) until one comes back.
  */
 #include "model.h"
+#include "scenario.h"
 #include "sim.h"
 
 #include <arpa/inet.h>
@@ -30,8 +31,6 @@
 #define MAXIMUM_SNAPLEN 262144	/* pcap-int.h */
 #define VLAN_TAG_LEN 4
 #define SLL2_HDR_LEN 20		/* pcap/sll.h */
-#define MAX_LINKHEADER_SIZE 256	/* pcap-linux.c */
-#define PCAP_PAGE_SIZE 4096u	/* getpagesize() */
 
 struct sim_pcap {
 	sim_ns read_ns;
@@ -57,60 +56,19 @@ struct sim_pcap {
 
 void sim_tap_cfg_libpcap_ring(struct sim_tap_cfg *cfg)
 {
-	int cooked = cfg->sock_type == SOCK_DGRAM;
-	uint32_t frame_size, frame_nr, block_size, per_block;
+	struct sim_scn_ring r;
 
-	if (cfg->snapshot == 0 || cfg->snapshot > MAXIMUM_SNAPLEN)
-		cfg->snapshot = MAXIMUM_SNAPLEN;	/* pcap_activate_linux() */
-	if (cfg->buffer_size == 0)
-		cfg->buffer_size = 2 * 1024 * 1024;
-	/* create_ring(): room to put a VLAN tag back, and in cooked mode
-	 * for the DLT_LINUX_SLL2 header beyond the kernel's 16 bytes. */
-	cfg->reserve = VLAN_TAG_LEN + (cooked ? SLL2_HDR_LEN - 16 : 0);
-	if (!cfg->immediate) {
-		/*
-		 * TPACKET_V3 (prepare_tpacket_socket(): not in immediate
-		 * mode, as V3 always buffers): "frames" of MAXIMUM_SNAPLEN,
-		 * as many as cover the buffer, rounded up.
-		 */
-		cfg->ring_version = TPACKET_V3;
-		frame_size = MAXIMUM_SNAPLEN;
-	} else {
-		/*
-		 * TPACKET_V2: one frame per packet, sized for the snapshot,
-		 * or on Ethernet for the largest frame the device can hand
-		 * up (with segmentation offloads, which veth and lo have:
-		 * 65535), plus 18; macoff as tpacket_rcv() computes it with
-		 * a generous MAX_LINKHEADER_SIZE for the MAC header.
-		 */
-		uint32_t max_frame = cfg->snapshot, hdrlen, maclen, netoff, macoff;
-
-		cfg->ring_version = TPACKET_V2;
-		if (!cooked) {
-			uint32_t mtu = cfg->dev ? cfg->dev->mtu : 1500;
-			uint32_t lim = (mtu > 65535 ? mtu : 65535) + 18;
-
-			if (max_frame > lim)
-				max_frame = lim;
-		}
-		hdrlen = TPACKET_ALIGN(sizeof(struct tpacket2_hdr)) + sizeof(struct sockaddr_ll);
-		maclen = cooked ? 0 : MAX_LINKHEADER_SIZE;
-		netoff = TPACKET_ALIGN(hdrlen + (maclen < 16 ? 16 : maclen)) + cfg->reserve;
-		macoff = netoff - maclen;
-		frame_size = TPACKET_ALIGN(macoff + max_frame);
-	}
-	frame_nr = (uint32_t)(((uint64_t)cfg->buffer_size + frame_size - 1) / frame_size);
-	block_size = PCAP_PAGE_SIZE;
-	while (block_size < frame_size)
-		block_size <<= 1;
-	per_block = block_size / frame_size;
-	cfg->block_size = block_size;
-	cfg->block_nr = frame_nr / per_block;
-	cfg->frame_size = frame_size;
-	cfg->frame_nr = cfg->block_nr * per_block;
-	/* The block timeout is the pcap timeout; 0 ("forever") becomes
-	 * UINT_MAX ms. */
-	cfg->retire_tov_ms = cfg->timeout_ms ? cfg->timeout_ms : 0xffffffffu;
+	/* Ethernet devices here have segmentation offloads (veth, lo). */
+	sim_libpcap_ring(cfg->buffer_size, cfg->snapshot, cfg->timeout_ms, cfg->immediate,
+			 cfg->sock_type == SOCK_DGRAM, cfg->dev ? cfg->dev->mtu : 1500, 1, &r);
+	cfg->snapshot = r.snaplen;
+	cfg->reserve = r.reserve;
+	cfg->ring_version = r.version == 3 ? TPACKET_V3 : TPACKET_V2;
+	cfg->block_size = r.block_size;
+	cfg->block_nr = r.block_nr;
+	cfg->frame_size = r.frame_size;
+	cfg->frame_nr = r.frame_nr;
+	cfg->retire_tov_ms = r.retire_ms;
 }
 
 void sim_tap_cfg_tcpdump_defaults(struct sim_tap_cfg *cfg, struct sim_dev *dev)

@@ -76,6 +76,10 @@ void sim_libpcap_ring(uint32_t buffer, uint32_t snaplen, uint32_t timeout_ms, in
 	 * an SLL2 header plus one byte. */
 	if (cooked && snaplen < 20 + 1)
 		snaplen = 20 + 1;
+	out->snaplen = snaplen;
+	/* create_ring(): room to put a VLAN tag back, and in cooked mode for
+	 * the SLL2 header beyond the kernel's 16-byte sockaddr_ll. */
+	out->reserve = cooked ? 4u + 4u : 4u;
 	if (!immediate) {
 		/*
 		 * prepare_tpacket_socket() takes TPACKET_V3 unless immediate
@@ -96,7 +100,7 @@ void sim_libpcap_ring(uint32_t buffer, uint32_t snaplen, uint32_t timeout_ms, in
 		 * segmentation offloads.
 		 */
 		uint32_t frame = snaplen, hdrlen = TPACKET_ALIGN(32u) + 20u;
-		uint32_t maclen = cooked ? 0 : 256u, reserve = cooked ? 4u + 4u : 4u;
+		uint32_t maclen = cooked ? 0 : 256u;
 		uint32_t netoff, macoff;
 
 		if (!cooked) {
@@ -105,7 +109,7 @@ void sim_libpcap_ring(uint32_t buffer, uint32_t snaplen, uint32_t timeout_ms, in
 			if (frame > max)
 				frame = max;
 		}
-		netoff = TPACKET_ALIGN(hdrlen + (maclen < 16 ? 16 : maclen)) + reserve;
+		netoff = TPACKET_ALIGN(hdrlen + (maclen < 16 ? 16 : maclen)) + out->reserve;
 		macoff = netoff - maclen;
 		out->version = 2;
 		out->frame_size = TPACKET_ALIGN(macoff + frame);
@@ -118,8 +122,10 @@ void sim_libpcap_ring(uint32_t buffer, uint32_t snaplen, uint32_t timeout_ms, in
 	frames_per_block = out->block_size / out->frame_size;
 	out->block_nr = out->frame_nr / frames_per_block;
 	out->frame_nr = out->block_nr * frames_per_block;
-	/* create_ring(): tp_retire_blk_tov is the pcap timeout when > 0. */
-	out->retire_ms = out->version == 3 ? timeout_ms : 0;
+	/* create_ring(): tp_retire_blk_tov is the pcap timeout; 0, pcap's
+	 * "forever", becomes UINT_MAX ms. */
+	if (out->version == 3)
+		out->retire_ms = timeout_ms ? timeout_ms : UINT32_MAX;
 }
 
 uint32_t sim_kernel_retire_ms(uint32_t block_size, uint32_t speed_mbps)

@@ -204,6 +204,8 @@ struct sim_scn_ring {
 	uint32_t block_size, block_nr;
 	uint32_t frame_size, frame_nr;
 	uint32_t retire_ms;		/* tp_retire_blk_tov as the kernel uses it (V3) */
+	uint32_t reserve;		/* PACKET_RESERVE: libpcap's handles only */
+	uint32_t snaplen;		/* libpcap's handles: the snapshot it settles on */
 };
 
 enum sim_scn_dir { SIM_SCN_DIR_INOUT, SIM_SCN_DIR_IN, SIM_SCN_DIR_OUT };
@@ -371,7 +373,8 @@ int sim_scenario_write(FILE *f, const struct sim_scenario *s);
  * immediate mode or not, on an Ethernet device of MTU @mtu (@cooked for the
  * "any" device, which libpcap opens as SOCK_DGRAM).  @offload is what
  * iface_get_offload() finds (TSO/GSO/GRO on: veth and lo have them).
- * Checked against the running kernel with `ss -0 -e` (tests/test_scenario.c).
+ * Checked against the running kernel with `ss -0 -e` (tests/test_scenario.c);
+ * the model's tcpdump taps get their rings from here too.
  */
 void sim_libpcap_ring(uint32_t buffer, uint32_t snaplen, uint32_t timeout_ms, int immediate,
 		      int cooked, uint32_t mtu, int offload, struct sim_scn_ring *out);

@@ -245,6 +245,12 @@ const char *bpfvm_defect_name(enum bpfvm_defect d);
 /* splitmix64: the project's one seeded random source. */
 uint64_t bpfvm_rand64(uint64_t *state);
 
+/* All @n bytes to or from a pipe or socket, through EINTR and short
+ * transfers: 0, or -1 on an error or end of file.  For the compiling
+ * children (compile.c, live/fuzzcomp.c). */
+int bpfvm_write_full(int fd, const void *buf, size_t n);
+int bpfvm_read_full(int fd, void *buf, size_t n);
+
 /* ------------------------------------------------------------------ */
 /* Expressions compiled by libpcap (bpfvm/compile.c). */
 

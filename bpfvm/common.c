@@ -1,10 +1,12 @@
 /*
- * common.c - small things every part of bpfvm shares: semantics names and
- * the seeded random source.
+ * common.c - small things every part of bpfvm shares: semantics names,
+ * the seeded random source, whole reads and writes on a pipe.
  */
 #include "bpfvm.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *bpfvm_semantics_name(enum bpfvm_semantics sem)
 {
@@ -31,4 +33,38 @@ uint64_t bpfvm_rand64(uint64_t *state)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+int bpfvm_write_full(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int bpfvm_read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
 }

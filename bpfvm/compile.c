@@ -95,40 +95,6 @@ static int loopback_up(void)
 	return rc;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 struct pcap *bpfvm_live_compile_handle(int linktype, int snaplen, char *errbuf)
 {
 	char perr[PCAP_ERRBUF_SIZE];
@@ -185,11 +151,11 @@ static void live_child(int fd, const char *expr, const struct bpfvm_compile_opts
 	if (compile_on(p, expr, o, &prog, err) == 0)
 		n = (int32_t)prog.len;
 out:
-	if (write_all(fd, &n, sizeof(n)) == 0) {
+	if (bpfvm_write_full(fd, &n, sizeof(n)) == 0) {
 		if (n >= 0)
-			write_all(fd, prog.insns, prog.len * sizeof(*prog.insns));
+			bpfvm_write_full(fd, prog.insns, prog.len * sizeof(*prog.insns));
 		else
-			write_all(fd, err, sizeof(err));
+			bpfvm_write_full(fd, err, sizeof(err));
 	}
 	if (p)
 		pcap_close(p);
@@ -269,12 +235,12 @@ static int compile_live(const char *expr, const struct bpfvm_compile_opts *o,
 		live_child(fds[1], expr, o);
 	}
 	close(fds[1]);
-	if (read_all(fds[0], &n, sizeof(n)) != 0) {
+	if (bpfvm_read_full(fds[0], &n, sizeof(n)) != 0) {
 		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "the compiling process ended without an answer");
 	} else if (n < 0) {
 		char err[BPFVM_ERRBUF_SIZE];
 
-		if (read_all(fds[0], err, sizeof(err)) == 0) {
+		if (bpfvm_read_full(fds[0], err, sizeof(err)) == 0) {
 			err[sizeof(err) - 1] = '\0';
 			snprintf(errbuf, BPFVM_ERRBUF_SIZE, "%s", err);
 		} else {
@@ -283,7 +249,7 @@ static int compile_live(const char *expr, const struct bpfvm_compile_opts *o,
 	} else if (n > BPFVM_MAXINSNS * 16 ||
 		   !(prog->insns = malloc(((size_t)n ? (size_t)n : 1) * sizeof(*prog->insns)))) {
 		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "out of memory");
-	} else if (read_all(fds[0], prog->insns, (size_t)n * sizeof(*prog->insns)) != 0) {
+	} else if (bpfvm_read_full(fds[0], prog->insns, (size_t)n * sizeof(*prog->insns)) != 0) {
 		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "the compiling process ended early");
 		bpfvm_prog_free(prog);
 	} else {

@@ -120,48 +120,14 @@ static int compile_on(pcap_t *p, const char *expr, int optimize, struct comp *ou
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* One record on the socket: (int32 status, uint32 n, n bytes).  Status 0:
  * a program of n/8 instructions; 1: libpcap's message; -1: the server
  * could not start (message). */
 static int send_rec(int fd, int32_t status, const void *data, uint32_t n)
 {
-	if (write_all(fd, &status, sizeof(status)) || write_all(fd, &n, sizeof(n)))
+	if (bpfvm_write_full(fd, &status, sizeof(status)) || bpfvm_write_full(fd, &n, sizeof(n)))
 		return -1;
-	return n ? write_all(fd, data, n) : 0;
-}
-
-static int read_all(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return n ? bpfvm_write_full(fd, data, n) : 0;
 }
 
 /*
@@ -198,13 +164,13 @@ static void server_main(int fd, int linktype, int with_live, const char *crash_o
 		uint32_t hdr[2], len;
 		char **exprs;
 
-		if (read_all(fd, hdr, sizeof(hdr)) != 0)
+		if (bpfvm_read_full(fd, hdr, sizeof(hdr)) != 0)
 			_exit(0);
 		if (!(exprs = calloc(hdr[0] ? hdr[0] : 1, sizeof(*exprs))))
 			_exit(3);
 		for (uint32_t i = 0; i < hdr[0]; i++) {
-			if (read_all(fd, &len, 4) != 0 || len > (1u << 20) || !(exprs[i] = malloc(len + 1)) ||
-			    read_all(fd, exprs[i], len) != 0)
+			if (bpfvm_read_full(fd, &len, 4) != 0 || len > (1u << 20) || !(exprs[i] = malloc(len + 1)) ||
+			    bpfvm_read_full(fd, exprs[i], len) != 0)
 				_exit(3);
 			exprs[i][len] = '\0';
 		}

@@ -168,4 +168,11 @@ int cmd_filter_diff(int argc, char **argv);
  * Added by the session's author. */
 int cmd_sim(int argc, char **argv);
 
+/* Seconds on the monotonic clock. */
+double cli_now_s(void);
+/* "\rcapsim: N WHAT, P%" on stderr while @r is read, at most four times a
+ * second; with @done, clear the line.  Callers show it on a terminal only. */
+void cli_trace_progress(const struct trace_reader *r, uint64_t n, const char *what,
+			double *last, int done);
+
 #endif

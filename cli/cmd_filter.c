@@ -206,28 +206,6 @@ static void save_record(struct trace_writer *w, const struct run_opts *o,
 	trace_write(w, rec->ts_ns, scratch, caplen, len);
 }
 
-/* "\rcapsim: N records, P%" on a terminal, at most four times a second. */
-static void show_progress(const struct trace_reader *r, uint64_t records, double *last, int done)
-{
-	struct timespec ts;
-	uint64_t pos, total;
-	double now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec + ts.tv_nsec / 1e9;
-	if (!done && now - *last < 0.25)
-		return;
-	*last = now;
-	trace_progress(r, &pos, &total);
-	if (done)
-		fprintf(stderr, "\r\033[K");
-	else if (total)
-		fprintf(stderr, "\rcapsim: %llu records, %u%%", (unsigned long long)records,
-			(unsigned)(pos * 100 / total));
-	else
-		fprintf(stderr, "\rcapsim: %llu records", (unsigned long long)records);
-}
-
 static int run_trace(const struct bpfvm *vm, struct run_opts *o, const char *path,
 		     struct run_totals *t)
 {
@@ -289,7 +267,7 @@ static int run_trace(const struct bpfvm *vm, struct run_opts *o, const char *pat
 		if (w && reached && snap)
 			save_record(w, o, &rec, &view, snap, scratch);
 		if (progress)
-			show_progress(r, t->records, &last_progress, 0);
+			cli_trace_progress(r, t->records, "records", &last_progress, 0);
 		if (o->only_count)
 			continue;
 		if (o->verdicts) {
@@ -303,7 +281,7 @@ static int run_trace(const struct bpfvm *vm, struct run_opts *o, const char *pat
 				   &first_ts);
 	}
 	if (progress)
-		show_progress(r, t->records, &last_progress, 1);
+		cli_trace_progress(r, t->records, "records", &last_progress, 1);
 	if (rc < 0) {
 		cli_error("%s", err);
 		status = EXIT_INPUT;

@@ -232,19 +232,11 @@ struct progress {
 	int shown;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* "\rcapsim: fuzz programs N/T, A disagreements" at most four times a second. */
 static void show_progress(void *ctx, const struct live_fuzz_stats *st)
 {
 	struct progress *pr = ctx;
-	double t = now_s();
+	double t = cli_now_s();
 
 	if (t - pr->last < 0.25)
 		return;

@@ -63,14 +63,6 @@ struct lf_out {
 	uint64_t printed;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static const char *errno_name(int e)
 {
 	const char *n = e > 0 ? strerrorname_np(e) : NULL;
@@ -315,25 +307,6 @@ static int live_exit(int r)
 	}
 }
 
-/* "\rcapsim: N frames, P%" on a terminal, at most four times a second. */
-static void show_progress(const struct trace_reader *r, uint64_t frames, double *last, int done)
-{
-	uint64_t pos, total;
-	double now = now_s();
-
-	if (!done && now - *last < 0.25)
-		return;
-	*last = now;
-	trace_progress(r, &pos, &total);
-	if (done)
-		fprintf(stderr, "\r\033[K");
-	else if (total)
-		fprintf(stderr, "\rcapsim: %llu frames cross-checked, %u%%", (unsigned long long)frames,
-			(unsigned)(pos * 100 / total));
-	else
-		fprintf(stderr, "\rcapsim: %llu frames cross-checked", (unsigned long long)frames);
-}
-
 /* Stream the trace through the kernel and the model, batch by batch. */
 static int stream(struct live_filter *lf, struct live_compare *cmp, const struct bpfvm_prog *prog,
 		  struct trace_reader *tr, struct lf_out *out, uint64_t *records)
@@ -404,12 +377,12 @@ static int stream(struct live_filter *lf, struct live_compare *cmp, const struct
 		}
 		rc = compare_batch(cmp, &b, out);
 		if (progress)
-			show_progress(tr, *records, &last, 0);
+			cli_trace_progress(tr, *records, "frames cross-checked", &last, 0);
 		if (!pending && (end || (o->count && *records >= o->count)))
 			break;
 	}
 	if (progress)
-		show_progress(tr, *records, &last, 1);
+		cli_trace_progress(tr, *records, "frames cross-checked", &last, 1);
 	batch_free(&b);
 	return rc;
 }
@@ -725,9 +698,9 @@ static int live_filter_cmd(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
-	t0 = now_s();
+	t0 = cli_now_s();
 	rc = stream(lf, cmp, &prog, tr, &out, &records);
-	t0 = now_s() - t0;
+	t0 = cli_now_s() - t0;
 	live_compare_totals(cmp, &t);
 	live_filter_counters(lf, &hc);
 	if (rc == EXIT_OK && t.mismatched_frames)

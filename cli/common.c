@@ -8,6 +8,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *cli_read_file(const char *path, size_t *len)
 {
@@ -223,3 +224,30 @@ int cli_parse_semantics(const char *arg, enum bpfvm_semantics *sem)
 	return 0;
 }
 
+
+double cli_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_trace_progress(const struct trace_reader *r, uint64_t n, const char *what,
+			double *last, int done)
+{
+	uint64_t pos, total;
+	double now = cli_now_s();
+
+	if (!done && now - *last < 0.25)
+		return;
+	*last = now;
+	trace_progress(r, &pos, &total);
+	if (done)
+		fprintf(stderr, "\r\033[K");
+	else if (total)
+		fprintf(stderr, "\rcapsim: %llu %s, %u%%", (unsigned long long)n, what,
+			(unsigned)(pos * 100 / total));
+	else
+		fprintf(stderr, "\rcapsim: %llu %s", (unsigned long long)n, what);
+}

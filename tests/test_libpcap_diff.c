@@ -21,6 +21,7 @@
 #include "testutil.h"
 
 #include "bpfvm.h"
+#include "pcap_probe.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -244,37 +245,6 @@ static void make_packet(struct pkt *p, uint64_t *rng)
 /* ------------------------------------------------------------------ */
 /* The comparison. */
 
-struct probe {
-	const struct bpfvm_insn *insns;
-	uint32_t len;
-	uint16_t written;
-	int unsafe;
-};
-
-/* bpf_filter() must not run this if it executes a code it aborts on, reads
- * a scratch cell before writing it, or ran into the VM's backward-jump
- * limit. */
-static void probe_step(const struct bpfvm_step *st, void *ctx)
-{
-	struct probe *p = ctx;
-	const struct bpfvm_insn *in;
-
-	if (st->pc >= p->len) {
-		p->unsafe = 1;
-		return;
-	}
-	in = &p->insns[st->pc];
-	if (!bpfvm_opinfo(in->code)->libpcap_ok)
-		p->unsafe = 1;
-	if ((in->code == (BPF_LD | BPF_MEM) || in->code == (BPF_LDX | BPF_MEM)) &&
-	    (in->k >= 16 || !(p->written & (1u << in->k))))
-		p->unsafe = 1;
-	if (st->mem_written >= 0)
-		p->written |= (uint16_t)(1u << st->mem_written);
-	if (st->done && BPF_CLASS(in->code) == BPF_JMP)
-		p->unsafe = 1;
-}
-
 struct stats {
 	uint64_t pairs;		/* compared with bpf_filter() */
 	uint64_t skipped;	/* not comparable */
@@ -304,9 +274,9 @@ static void compare(struct stats *s, const char *what, const struct bpfvm *vm,
 		    uint32_t wirelen)
 {
 	const struct bpfvm_packet pkt = { .bytes = bytes, .caplen = caplen, .wirelen = wirelen };
-	struct probe pr = { .insns = prog->insns, .len = prog->len };
+	struct pcap_probe pr = { .insns = prog->insns, .len = prog->len };
 	uint32_t mine = bpfvm_run(vm, &pkt, NULL);
-	uint32_t traced = bpfvm_run_traced(vm, &pkt, NULL, probe_step, &pr);
+	uint32_t traced = bpfvm_run_traced(vm, &pkt, NULL, pcap_probe_step, &pr);
 	uint32_t theirs, snap = bpfvm_snaplen(vm, &pkt, mine);
 
 	if (traced != mine || snap != (mine < caplen ? mine : caplen)) {

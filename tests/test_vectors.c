@@ -25,6 +25,7 @@
 #include "testutil.h"
 
 #include "bpfvm.h"
+#include "pcap_probe.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,41 +65,13 @@ struct vector {
 /* ------------------------------------------------------------------ */
 /* Whether bpf_filter() can run what our VM just ran (see the top). */
 
-struct pcap_probe {
-	const struct bpfvm_insn *insns;
-	uint32_t len;
-	uint16_t written;	/* scratch cells written so far this run */
-	int unsafe;		/* bpf_filter() must not be asked */
-};
-
-static void probe_step(const struct bpfvm_step *st, void *ctx)
-{
-	struct pcap_probe *p = ctx;
-	const struct bpfvm_insn *in;
-
-	if (st->pc >= p->len) {		/* the VM's end sentinel: not reachable */
-		p->unsafe = 1;
-		return;
-	}
-	in = &p->insns[st->pc];
-	if (!bpfvm_opinfo(in->code)->libpcap_ok)
-		p->unsafe = 1;	/* bpf_filter() aborts */
-	if ((in->code == (BPF_LD | BPF_MEM) || in->code == (BPF_LDX | BPF_MEM)) &&
-	    (in->k >= 16 || !(p->written & (1u << in->k))))
-		p->unsafe = 1;	/* reads an uninitialised cell */
-	if (st->mem_written >= 0)
-		p->written |= (uint16_t)(1u << st->mem_written);
-	if (st->done && BPF_CLASS(in->code) == BPF_JMP)
-		p->unsafe = 1;	/* stopped by the backward-jump limit */
-}
-
 /* Run @vm (libpcap semantics) traced; returns its value, *@safe = 1 if
  * bpf_filter() may be asked the same. */
 static uint32_t run_probed(const struct bpfvm *vm, const struct bpfvm_insn *insns, uint32_t len,
 			   const struct bpfvm_packet *pkt, int *safe)
 {
 	struct pcap_probe p = { .insns = insns, .len = len };
-	uint32_t r = bpfvm_run_traced(vm, pkt, NULL, probe_step, &p);
+	uint32_t r = bpfvm_run_traced(vm, pkt, NULL, pcap_probe_step, &p);
 
 	*safe = !p.unsafe;
 	return r;

@@ -17,6 +17,7 @@
  * outside it is an ASan report.
  */
 #include "bpfvm.h"
+#include "../pcap_probe.h"
 
 #include <pcap/pcap.h>
 #include <stdint.h>
@@ -65,47 +66,12 @@ static void take_meta(const uint8_t m[META_BYTES], uint32_t caplen, struct bpfvm
 	meta->random_seed = le32(m + 8) | (uint64_t)le32(m + 12) << 32;
 }
 
-struct probe {
-	const struct bpfvm_insn *insns;
-	uint32_t len;
-	uint16_t written;
-	int unsafe;
-	unsigned steps, done;
-	uint32_t last_ret;
-};
-
-/* As in tests/test_vectors.c: abort codes, scratch cells read before a
- * write, and the backward-jump limit keep a run away from bpf_filter(). */
-static void probe_step(const struct bpfvm_step *st, void *ctx)
-{
-	struct probe *p = ctx;
-	const struct bpfvm_insn *in;
-
-	p->steps++;
-	p->done += st->done;
-	p->last_ret = st->ret;
-	if (st->pc >= p->len) {
-		p->unsafe = 1;
-		return;
-	}
-	in = &p->insns[st->pc];
-	if (!bpfvm_opinfo(in->code)->libpcap_ok)
-		p->unsafe = 1;
-	if ((in->code == (BPF_LD | BPF_MEM) || in->code == (BPF_LDX | BPF_MEM)) &&
-	    (in->k >= 16 || !(p->written & (1u << in->k))))
-		p->unsafe = 1;
-	if (st->mem_written >= 0)
-		p->written |= (uint16_t)(1u << st->mem_written);
-	if (st->done && BPF_CLASS(in->code) == BPF_JMP)
-		p->unsafe = 1;
-}
-
 static void check(const struct bpfvm_prog *prog, enum bpfvm_semantics sem,
 		  const struct bpfvm_packet *pkt, const struct bpfvm_meta *meta)
 {
 	char err[BPFVM_ERRBUF_SIZE];
 	struct bpfvm *vm = NULL;
-	struct probe pr = { .insns = prog->insns, .len = prog->len };
+	struct pcap_probe pr = { .insns = prog->insns, .len = prog->len };
 	int verified = bpfvm_verify(prog, sem, err) == 0;
 	int created = bpfvm_create(&vm, prog, sem, err) == 0;
 	uint32_t r, rt;
@@ -115,7 +81,7 @@ static void check(const struct bpfvm_prog *prog, enum bpfvm_semantics sem,
 	if (!created)
 		return;
 	r = bpfvm_run(vm, pkt, meta);
-	rt = bpfvm_run_traced(vm, pkt, meta, probe_step, &pr);
+	rt = bpfvm_run_traced(vm, pkt, meta, pcap_probe_step, &pr);
 	if (r != rt)
 		die("bpfvm_run vs bpfvm_run_traced", r, rt);
 	if (pr.done != 1 || pr.last_ret != r)

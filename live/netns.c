@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "sysio_int.h"
 
 struct live_netns {
 	int nsfd;	/* the private namespace */
@@ -85,123 +86,52 @@ static int fail(char *errbuf, int code, const char *what, int e)
  * (no IPv6 in this kernel) is fine: then there is nothing to silence. */
 static int write_sysctl(const char *path, const char *val, char *errbuf)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t w;
+	int e = live_write_sysctl(path, val);
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(errbuf, errno_class(errno), path, errno);
-	}
-	w = write(fd, val, strlen(val));
-	if (w < 0) {
-		int e = errno;
-
-		close(fd);
-		return fail(errbuf, LIVE_ERR_SYS, path, e);
-	}
-	close(fd);
-	return 0;
+	return e ? fail(errbuf, errno_class(e), path, e) : 0;
 }
 
 /* ---- rtnetlink: one RTM_NEWLINK request building the veth pair ---- */
 
-struct nlbuf {
-	uint8_t data[1024];
-	struct nlmsghdr *hdr;
-};
-
-static struct rtattr *nl_attr(struct nlbuf *b, uint16_t type, const void *val, size_t len)
+static int nl_talk(int fd, struct live_nlreq *b, const char *what, char *errbuf)
 {
-	struct rtattr *rta;
-	size_t off = NLMSG_ALIGN(b->hdr->nlmsg_len);
+	int e = live_nl_talk(fd, b);
 
-	if (off > sizeof(b->data) || RTA_SPACE(len) > sizeof(b->data) - off)
-		return NULL;
-	rta = (struct rtattr *)(b->data + off);
-	rta->rta_type = type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), val, len);
-	b->hdr->nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
-	return rta;
-}
-
-/* Close a nested attribute opened with nl_attr(b, type, NULL, 0). */
-static void nl_nest_end(struct nlbuf *b, struct rtattr *nest)
-{
-	nest->rta_len = (unsigned short)((uint8_t *)b->data + b->hdr->nlmsg_len - (uint8_t *)nest);
-}
-
-static int nl_talk(int fd, struct nlbuf *b, const char *what, char *errbuf)
-{
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	uint8_t reply[4096];
-	ssize_t r;
-	struct nlmsghdr *h;
-
-	if (sendto(fd, b->data, b->hdr->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) <
-	    0)
-		return fail(errbuf, errno_class(errno), what, errno);
-	r = recv(fd, reply, sizeof(reply), 0);
-	if (r < 0)
-		return fail(errbuf, LIVE_ERR_SYS, what, errno);
-	h = (struct nlmsghdr *)reply;
-	if (!NLMSG_OK(h, (size_t)r) || h->nlmsg_type != NLMSG_ERROR)
-		return fail(errbuf, LIVE_ERR_SYS, what, EPROTO);
-	{
-		const struct nlmsgerr *e = NLMSG_DATA(h);
-
-		if (e->error != 0) {
-			/* No veth driver: EOPNOTSUPP from rtnl_newlink. */
-			int err = -e->error;
-
-			return fail(errbuf,
-				    err == EOPNOTSUPP ? LIVE_ERR_NOSUPPORT : errno_class(err), what,
-				    err);
-		}
-	}
-	return 0;
+	/* No veth driver: EOPNOTSUPP from rtnl_newlink. */
+	return e ? fail(errbuf, e == EOPNOTSUPP ? LIVE_ERR_NOSUPPORT : errno_class(e), what, e) : 0;
 }
 
 static int make_veth(const uint8_t rx_mac[6], uint32_t mtu, char *errbuf)
 {
-	struct nlbuf b;
-	struct ifinfomsg *ifi, peer_ifi;
+	struct live_nlreq b;
+	struct ifinfomsg peer_ifi;
 	struct rtattr *linkinfo, *data, *peer;
 	const char kind[] = "veth";
 	int fd, ret;
 
-	memset(&b, 0, sizeof(b));
-	b.hdr = (struct nlmsghdr *)b.data;
-	b.hdr->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	b.hdr->nlmsg_type = RTM_NEWLINK;
-	b.hdr->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-	b.hdr->nlmsg_seq = 1;
-	ifi = NLMSG_DATA(b.hdr);
-	ifi->ifi_family = AF_UNSPEC;
+	live_nl_init(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
 
-	/* The buffer is far larger than this request, so nl_attr() cannot
+	/* The buffer is far larger than this request, so live_nl_attr() cannot
 	 * fail here; the checks stay for the day someone adds attributes. */
-	if (!nl_attr(&b, IFLA_IFNAME, LIVE_TX_IFNAME, sizeof(LIVE_TX_IFNAME)) ||
-	    !nl_attr(&b, IFLA_MTU, &mtu, sizeof(mtu)))
+	if (!live_nl_attr(&b, IFLA_IFNAME, LIVE_TX_IFNAME, sizeof(LIVE_TX_IFNAME)) ||
+	    !live_nl_attr(&b, IFLA_MTU, &mtu, sizeof(mtu)))
 		goto overflow;
-	linkinfo = nl_attr(&b, IFLA_LINKINFO, NULL, 0);
-	if (!linkinfo || !nl_attr(&b, IFLA_INFO_KIND, kind, sizeof(kind) - 1))
+	linkinfo = live_nl_attr(&b, IFLA_LINKINFO, NULL, 0);
+	if (!linkinfo || !live_nl_attr(&b, IFLA_INFO_KIND, kind, sizeof(kind) - 1))
 		goto overflow;
-	data = nl_attr(&b, IFLA_INFO_DATA, NULL, 0);
+	data = live_nl_attr(&b, IFLA_INFO_DATA, NULL, 0);
 	if (!data)
 		goto overflow;
 	/* VETH_INFO_PEER carries a struct ifinfomsg, then the peer's attributes. */
 	memset(&peer_ifi, 0, sizeof(peer_ifi));
 	peer_ifi.ifi_family = AF_UNSPEC;
-	peer = nl_attr(&b, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi));
-	if (!peer || !nl_attr(&b, IFLA_IFNAME, LIVE_RX_IFNAME, sizeof(LIVE_RX_IFNAME)) ||
-	    !nl_attr(&b, IFLA_ADDRESS, rx_mac, 6) || !nl_attr(&b, IFLA_MTU, &mtu, sizeof(mtu)))
+	peer = live_nl_attr(&b, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi));
+	if (!peer || !live_nl_attr(&b, IFLA_IFNAME, LIVE_RX_IFNAME, sizeof(LIVE_RX_IFNAME)) ||
+	    !live_nl_attr(&b, IFLA_ADDRESS, rx_mac, 6) || !live_nl_attr(&b, IFLA_MTU, &mtu, sizeof(mtu)))
 		goto overflow;
-	nl_nest_end(&b, peer);
-	nl_nest_end(&b, data);
-	nl_nest_end(&b, linkinfo);
+	live_nl_nest_end(&b, peer);
+	live_nl_nest_end(&b, data);
+	live_nl_nest_end(&b, linkinfo);
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "scn_int.h"
+#include "sysio_int.h"
 
 static int errno_class(int e)
 {
@@ -149,99 +150,25 @@ int live_ns_read_file(const struct live_topo *t, int nsfd, const char *path, cha
 /* Write a sysctl of the namespace the calling thread is in. */
 static int write_sysctl(const char *path, const char *val, char *errbuf)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t w;
-	int e;
+	int e = live_write_sysctl(path, val);
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;	/* no IPv6 in this kernel: nothing to silence */
-		return fail(errbuf, errno, "open %s", path);
-	}
-	w = write(fd, val, strlen(val));
-	e = errno;
-	close(fd);
-	if (w < 0)
-		return fail(errbuf, e, "write %s", path);
-	return 0;
+	return e ? fail(errbuf, e, "write %s", path) : 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* rtnetlink requests. */
 
-struct nlreq {
-	uint8_t data[2048];
-	struct nlmsghdr *hdr;
-};
-
-static void nl_init(struct nlreq *b, uint16_t type, uint16_t flags, size_t fixed)
+static int nl_talk(int fd, struct live_nlreq *b, const char *what, char *errbuf)
 {
-	memset(b, 0, sizeof(*b));
-	b->hdr = (struct nlmsghdr *)b->data;
-	b->hdr->nlmsg_len = (uint32_t)NLMSG_LENGTH(fixed);
-	b->hdr->nlmsg_type = type;
-	b->hdr->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | NLM_F_ACK | flags);
-	b->hdr->nlmsg_seq = 1;
-}
-
-/* Append an attribute; NULL when the request is full (checked once, in
- * nl_talk, through b->hdr == NULL). */
-static struct rtattr *nl_attr(struct nlreq *b, uint16_t type, const void *val, size_t len)
-{
-	struct rtattr *rta;
-	size_t off;
-
-	if (!b->hdr)
-		return NULL;
-	off = NLMSG_ALIGN(b->hdr->nlmsg_len);
-	if (off > sizeof(b->data) || RTA_SPACE(len) > sizeof(b->data) - off) {
-		b->hdr = NULL;
-		return NULL;
-	}
-	rta = (struct rtattr *)(b->data + off);
-	rta->rta_type = type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), val, len);
-	b->hdr->nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
-	return rta;
-}
-
-static void nl_nest_end(struct nlreq *b, struct rtattr *nest)
-{
-	if (b->hdr && nest)
-		nest->rta_len =
-		    (unsigned short)((uint8_t *)b->data + b->hdr->nlmsg_len - (uint8_t *)nest);
-}
-
-static int nl_talk(int fd, struct nlreq *b, const char *what, char *errbuf)
-{
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	uint8_t reply[8192];
-	ssize_t r;
-	const struct nlmsghdr *h;
+	int e;
 
 	if (!b->hdr)
 		return fail(errbuf, ENOBUFS, "building the request for %s", what);
-	if (sendto(fd, b->data, b->hdr->nlmsg_len, 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0)
-		return fail(errbuf, errno, "%s", what);
-	r = recv(fd, reply, sizeof(reply), 0);
-	if (r < 0)
-		return fail(errbuf, errno, "%s", what);
-	h = (const struct nlmsghdr *)reply;
-	if (!NLMSG_OK(h, (size_t)r) || h->nlmsg_type != NLMSG_ERROR)
-		return fail(errbuf, EPROTO, "%s", what);
-	{
-		const struct nlmsgerr *e = NLMSG_DATA(h);
-
-		if (e->error != 0)
-			return fail(errbuf, -e->error, "%s", what);
-	}
-	return 0;
+	e = live_nl_talk(fd, b);
+	return e ? fail(errbuf, e, "%s", what) : 0;
 }
 
-static void ifinfo(struct nlreq *b, int ifindex)
+static void ifinfo(struct live_nlreq *b, int ifindex)
 {
 	struct ifinfomsg *ifi = NLMSG_DATA(b->hdr);
 
@@ -336,35 +263,35 @@ struct veth_end {
 static int make_veth(struct live_host *h, const struct veth_end *a, const struct veth_end *b,
 		     char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct ifinfomsg peer_ifi;
 	struct rtattr *li, *data, *peer;
 	char what[96];
 
-	nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+	live_nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
 	/* Asking for the scenario's ifindex (lo 1, then declaration order)
 	 * makes sll_ifindex and SKF_AD_IFINDEX the model's. */
 	ifinfo(&r, a->ifindex);
-	nl_attr(&r, IFLA_IFNAME, a->name, strlen(a->name) + 1);
-	nl_attr(&r, IFLA_ADDRESS, a->mac, 6);
-	nl_attr(&r, IFLA_MTU, &a->mtu, 4);
-	nl_attr(&r, IFLA_TXQLEN, &a->txqlen, 4);
-	li = nl_attr(&r, IFLA_LINKINFO, NULL, 0);
-	nl_attr(&r, IFLA_INFO_KIND, "veth", 4);
-	data = nl_attr(&r, IFLA_INFO_DATA, NULL, 0);
+	live_nl_attr(&r, IFLA_IFNAME, a->name, strlen(a->name) + 1);
+	live_nl_attr(&r, IFLA_ADDRESS, a->mac, 6);
+	live_nl_attr(&r, IFLA_MTU, &a->mtu, 4);
+	live_nl_attr(&r, IFLA_TXQLEN, &a->txqlen, 4);
+	li = live_nl_attr(&r, IFLA_LINKINFO, NULL, 0);
+	live_nl_attr(&r, IFLA_INFO_KIND, "veth", 4);
+	data = live_nl_attr(&r, IFLA_INFO_DATA, NULL, 0);
 	memset(&peer_ifi, 0, sizeof(peer_ifi));
 	peer_ifi.ifi_family = AF_UNSPEC;
 	peer_ifi.ifi_index = b->ifindex;
-	peer = nl_attr(&r, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi));
-	nl_attr(&r, IFLA_IFNAME, b->name, strlen(b->name) + 1);
+	peer = live_nl_attr(&r, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi));
+	live_nl_attr(&r, IFLA_IFNAME, b->name, strlen(b->name) + 1);
 	if (b->mac)
-		nl_attr(&r, IFLA_ADDRESS, b->mac, 6);
-	nl_attr(&r, IFLA_MTU, &b->mtu, 4);
-	nl_attr(&r, IFLA_TXQLEN, &b->txqlen, 4);
-	nl_attr(&r, IFLA_NET_NS_FD, &b->nsfd, 4);
-	nl_nest_end(&r, peer);
-	nl_nest_end(&r, data);
-	nl_nest_end(&r, li);
+		live_nl_attr(&r, IFLA_ADDRESS, b->mac, 6);
+	live_nl_attr(&r, IFLA_MTU, &b->mtu, 4);
+	live_nl_attr(&r, IFLA_TXQLEN, &b->txqlen, 4);
+	live_nl_attr(&r, IFLA_NET_NS_FD, &b->nsfd, 4);
+	live_nl_nest_end(&r, peer);
+	live_nl_nest_end(&r, data);
+	live_nl_nest_end(&r, li);
 	snprintf(what, sizeof(what), "RTM_NEWLINK veth %s <-> %s", a->name, b->name);
 	return nl_talk(h->rtnl, &r, what, errbuf);
 }
@@ -372,26 +299,26 @@ static int make_veth(struct live_host *h, const struct veth_end *a, const struct
 static int make_vlan(struct live_host *h, const struct sim_scn_iface *vi, int parent_ifindex,
 		     char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct rtattr *li, *data;
 	uint16_t vid = vi->vlan_id;
 	uint32_t link = (uint32_t)parent_ifindex;
 	char what[96];
 	int rc;
 
-	nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+	live_nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
 	ifinfo(&r, (int)vi->ifindex);
-	nl_attr(&r, IFLA_IFNAME, vi->name, strlen(vi->name) + 1);
-	nl_attr(&r, IFLA_LINK, &link, 4);
-	nl_attr(&r, IFLA_MTU, &vi->mtu, 4);
+	live_nl_attr(&r, IFLA_IFNAME, vi->name, strlen(vi->name) + 1);
+	live_nl_attr(&r, IFLA_LINK, &link, 4);
+	live_nl_attr(&r, IFLA_MTU, &vi->mtu, 4);
 	if (vi->mac_given)
-		nl_attr(&r, IFLA_ADDRESS, vi->mac, 6);
-	li = nl_attr(&r, IFLA_LINKINFO, NULL, 0);
-	nl_attr(&r, IFLA_INFO_KIND, "vlan", 4);
-	data = nl_attr(&r, IFLA_INFO_DATA, NULL, 0);
-	nl_attr(&r, IFLA_VLAN_ID, &vid, 2);
-	nl_nest_end(&r, data);
-	nl_nest_end(&r, li);
+		live_nl_attr(&r, IFLA_ADDRESS, vi->mac, 6);
+	li = live_nl_attr(&r, IFLA_LINKINFO, NULL, 0);
+	live_nl_attr(&r, IFLA_INFO_KIND, "vlan", 4);
+	data = live_nl_attr(&r, IFLA_INFO_DATA, NULL, 0);
+	live_nl_attr(&r, IFLA_VLAN_ID, &vid, 2);
+	live_nl_nest_end(&r, data);
+	live_nl_nest_end(&r, li);
 	snprintf(what, sizeof(what), "RTM_NEWLINK vlan %s", vi->name);
 	rc = nl_talk(h->rtnl, &r, what, errbuf);
 	if (rc == LIVE_ERR_NOSUPPORT)
@@ -405,11 +332,11 @@ static int make_vlan(struct live_host *h, const struct sim_scn_iface *vi, int pa
 static int link_flags(struct live_host *h, int ifindex, unsigned flags, unsigned change,
 		      const char *name, char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct ifinfomsg *ifi;
 	char what[64];
 
-	nl_init(&r, RTM_NEWLINK, 0, sizeof(struct ifinfomsg));
+	live_nl_init(&r, RTM_NEWLINK, 0, sizeof(struct ifinfomsg));
 	ifinfo(&r, ifindex);
 	ifi = NLMSG_DATA(r.hdr);
 	ifi->ifi_flags = flags;
@@ -421,19 +348,19 @@ static int link_flags(struct live_host *h, int ifindex, unsigned flags, unsigned
 static int addr_add(struct live_host *h, int ifindex, const struct sim_scn_prefix *p,
 		    const char *name, char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct ifaddrmsg *ifa;
 	size_t alen = p->addr.family == 4 ? 4 : 16;
 	char what[64];
 
-	nl_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifaddrmsg));
+	live_nl_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifaddrmsg));
 	ifa = NLMSG_DATA(r.hdr);
 	ifa->ifa_family = p->addr.family == 4 ? AF_INET : AF_INET6;
 	ifa->ifa_prefixlen = p->len;
 	ifa->ifa_index = (uint32_t)ifindex;
 	ifa->ifa_flags = IFA_F_NODAD;
-	nl_attr(&r, IFA_LOCAL, p->addr.bytes, alen);
-	nl_attr(&r, IFA_ADDRESS, p->addr.bytes, alen);
+	live_nl_attr(&r, IFA_LOCAL, p->addr.bytes, alen);
+	live_nl_attr(&r, IFA_ADDRESS, p->addr.bytes, alen);
 	snprintf(what, sizeof(what), "RTM_NEWADDR on %s", name);
 	return nl_talk(h->rtnl, &r, what, errbuf);
 }
@@ -441,13 +368,13 @@ static int addr_add(struct live_host *h, int ifindex, const struct sim_scn_prefi
 static int route_add(struct live_host *h, const struct sim_scn_host *sh,
 		     const struct sim_scn_route *rt, char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct rtmsg *rtm;
 	int fam = rt->dst.addr.family == 4 ? AF_INET : AF_INET6;
 	size_t alen = fam == AF_INET ? 4 : 16;
 	char what[96];
 
-	nl_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
+	live_nl_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
 	rtm = NLMSG_DATA(r.hdr);
 	rtm->rtm_family = (uint8_t)fam;
 	rtm->rtm_dst_len = rt->dst.len;
@@ -456,16 +383,16 @@ static int route_add(struct live_host *h, const struct sim_scn_host *sh,
 	rtm->rtm_scope = rt->has_via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	if (rt->dst.len)
-		nl_attr(&r, RTA_DST, rt->dst.addr.bytes, alen);
+		live_nl_attr(&r, RTA_DST, rt->dst.addr.bytes, alen);
 	if (rt->has_via)
-		nl_attr(&r, RTA_GATEWAY, rt->via.bytes, alen);
+		live_nl_attr(&r, RTA_GATEWAY, rt->via.bytes, alen);
 	if (rt->has_dev) {
 		uint32_t oif = sh->ifaces[rt->dev.idx].ifindex;
 
-		nl_attr(&r, RTA_OIF, &oif, 4);
+		live_nl_attr(&r, RTA_OIF, &oif, 4);
 	}
 	if (rt->metric)
-		nl_attr(&r, RTA_PRIORITY, &rt->metric, 4);
+		live_nl_attr(&r, RTA_PRIORITY, &rt->metric, 4);
 	snprintf(what, sizeof(what), "RTM_NEWROUTE (line %u)", rt->pos.line);
 	return nl_talk(h->rtnl, &r, what, errbuf);
 }
@@ -473,17 +400,17 @@ static int route_add(struct live_host *h, const struct sim_scn_host *sh,
 static int neigh_add(struct live_host *h, const struct sim_scn_host *sh,
 		     const struct sim_scn_neigh *n, char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct ndmsg *nd;
 	char what[96];
 
-	nl_init(&r, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ndmsg));
+	live_nl_init(&r, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ndmsg));
 	nd = NLMSG_DATA(r.hdr);
 	nd->ndm_family = n->addr.family == 4 ? AF_INET : AF_INET6;
 	nd->ndm_ifindex = (int)sh->ifaces[n->dev.idx].ifindex;
 	nd->ndm_state = NUD_PERMANENT;
-	nl_attr(&r, NDA_DST, n->addr.bytes, n->addr.family == 4 ? 4 : 16);
-	nl_attr(&r, NDA_LLADDR, n->lladdr, 6);
+	live_nl_attr(&r, NDA_DST, n->addr.bytes, n->addr.family == 4 ? 4 : 16);
+	live_nl_attr(&r, NDA_LLADDR, n->lladdr, 6);
 	snprintf(what, sizeof(what), "RTM_NEWNEIGH (line %u)", n->pos.line);
 	return nl_talk(h->rtnl, &r, what, errbuf);
 }
@@ -844,14 +771,14 @@ void live_topo_free(struct live_topo *t)
 int live_link_stats(const struct live_host *h, int ifindex, struct live_link_stats *st,
 		    char *errbuf)
 {
-	struct nlreq r;
+	struct live_nlreq r;
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	uint8_t reply[16384];
 	ssize_t n;
 	const struct nlmsghdr *m;
 
 	memset(st, 0, sizeof(*st));
-	nl_init(&r, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
+	live_nl_init(&r, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
 	r.hdr->nlmsg_flags = NLM_F_REQUEST;
 	ifinfo(&r, ifindex);
 	if (sendto(h->rtnl, r.data, r.hdr->nlmsg_len, 0, (struct sockaddr *)&kernel,

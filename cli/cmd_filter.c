@@ -364,7 +364,8 @@ static int filter_run(int argc, char **argv)
 			       "  -c COUNT            stop after COUNT records\n"
 			       "  -w FILE             save the accepted records as tcpdump would have: cut\n"
 			       "                      to the verdict with the VLAN tag put back (linux), or\n"
-			       "                      whole (libpcap: offline filtering never cuts a record)\n"
+			       "                      whole (libpcap: offline filtering never cuts a record);\n"
+			       "                      '-w - --count': the pcap on stdout, the summary on stderr\n"
 			       "  --count             print only the closing summary\n"
 			       "  -v                  say how the program was obtained, and totals\n%s\n%s",
 			       cli_view_help, cli_prog_help);
@@ -397,8 +398,11 @@ static int filter_run(int argc, char **argv)
 	o.snapshot = (uint32_t)src.copts.snaplen;
 	/* The payload offset costs a flow dissection per frame: only when read. */
 	o.view.dev.want_poff = (uint8_t)bpfvm_prog_uses_ancillary(&prog, SKF_AD_PAY_OFFSET);
-	if (o.write && o.verdicts + o.only_count == 0 && strcmp(o.write, "-") == 0) {
-		cli_error("-w -: the listing already goes to standard output; add --count");
+	int pcap_to_stdout = o.write && strcmp(o.write, "-") == 0;
+
+	if (pcap_to_stdout && !o.only_count) {
+		cli_error("-w -: the %s would go to standard output too; add --count",
+			  o.verdicts ? "verdicts" : "listing");
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -408,7 +412,7 @@ static int filter_run(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 	}
 	if (!o.verdicts || o.verbose)
-		fprintf(o.verdicts ? stderr : stdout,
+		fprintf(o.verdicts || pcap_to_stdout ? stderr : stdout,
 			"%llu records: %llu accepted, %llu rejected, %llu dropped before the taps\n",
 			(unsigned long long)t.records, (unsigned long long)t.accepted,
 			(unsigned long long)t.rejected, (unsigned long long)t.dropped);

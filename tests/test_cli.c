@@ -287,7 +287,7 @@ static void test_write_linux(void **state)
 
 static void test_trace_gen(void **state)
 {
-	char args[256], cmd[300];
+	char args[256], cmd[1024];
 
 	(void)state;
 	snprintf(args, sizeof(args), "trace gen -n 300 --seed 4 -w %s/a.pcap", tmpdir);
@@ -297,6 +297,21 @@ static void test_trace_gen(void **state)
 	snprintf(cmd, sizeof(cmd), "cmp -s %s/a.pcap %s/b.pcap", tmpdir, tmpdir);
 	assert_int_equal(system(cmd), 0);
 	expect("trace gen -n 3 -w /nonexistent/x.pcap", 3, NULL, "/nonexistent/x.pcap");
+	/* "-w -" is standard output, never a file named "-". */
+	snprintf(cmd, sizeof(cmd),
+		 "%s trace gen -n 300 --seed 4 -w - > %s/c.pcap && cmp -s %s/a.pcap %s/c.pcap && "
+		 "test ! -e ./-", capsim, tmpdir, tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	/* filter run: the pcap on stdout, the summary on stderr */
+	snprintf(args, sizeof(args), "filter run --count -r %s/a.pcap -w %s/e.pcap udp", tmpdir,
+		 tmpdir);
+	expect(args, 0, " accepted", NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "%s filter run --count -r %s/a.pcap -w - udp 2>%s/d.err > %s/d.pcap && "
+		 "cmp -s %s/d.pcap %s/e.pcap && grep -q ' accepted' %s/d.err",
+		 capsim, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	expect("filter run -r traces/samples/mixed.pcap -w - udp", 2, NULL, "add --count");
 }
 
 int main(void)

@@ -199,12 +199,34 @@ struct trace_writer {
 	char *path, *tmp;
 };
 
+/* "-": a stream on a copy of standard output, so that closing the dump
+ * leaves stdout itself open. */
+static pcap_dumper_t *dump_stdout(pcap_t *dead)
+{
+	int fd;
+	FILE *f;
+	pcap_dumper_t *d;
+
+	fflush(stdout);
+	if ((fd = dup(STDOUT_FILENO)) < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "wb"))) {
+		close(fd);
+		return NULL;
+	}
+	if (!(d = pcap_dump_fopen(dead, f)))
+		fclose(f);
+	return d;
+}
+
 int trace_writer_open(struct trace_writer **out, const char *path, int linktype,
 		      uint32_t snaplen, char *errbuf)
 {
 	struct trace_writer *w = calloc(1, sizeof(*w));
+	int to_stdout = strcmp(path, "-") == 0;
 
-	if (!w || !(w->path = strdup(path)) || asprintf(&w->tmp, "%s.tmp-%ld", path, (long)getpid()) < 0) {
+	if (!w || !(w->path = strdup(path)) ||
+	    (!to_stdout && asprintf(&w->tmp, "%s.tmp-%ld", path, (long)getpid()) < 0)) {
 		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory", path);
 		if (w)
 			free(w->path);
@@ -213,9 +235,12 @@ int trace_writer_open(struct trace_writer **out, const char *path, int linktype,
 	}
 	w->dead = pcap_open_dead_with_tstamp_precision(linktype, (int)snaplen,
 						       PCAP_TSTAMP_PRECISION_NANO);
-	if (!w->dead || !(w->d = pcap_dump_open(w->dead, w->tmp))) {
-		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: cannot create: %s", path,
-			 w->dead ? pcap_geterr(w->dead) : "out of memory");
+	if (w->dead)
+		w->d = to_stdout ? dump_stdout(w->dead) : pcap_dump_open(w->dead, w->tmp);
+	if (!w->d) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: cannot create: %s",
+			 to_stdout ? "standard output" : path,
+			 !w->dead ? "out of memory" : to_stdout ? strerror(errno) : pcap_geterr(w->dead));
 		if (w->dead)
 			pcap_close(w->dead);
 		free(w->tmp);
@@ -238,7 +263,7 @@ int trace_write(struct trace_writer *w, uint64_t ts_ns, const uint8_t *bytes, ui
 	};
 
 	pcap_dump((u_char *)w->d, &h, bytes);
-	return 0;
+	return ferror(pcap_dump_file(w->d)) ? -1 : 0;
 }
 
 static void writer_free(struct trace_writer *w)
@@ -252,14 +277,17 @@ static void writer_free(struct trace_writer *w)
 int trace_writer_commit(struct trace_writer *w, char *errbuf)
 {
 	FILE *f = pcap_dump_file(w->d);
-	int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+	/* A file is synced and renamed into place; standard output only
+	 * flushed (a pipe has nothing to sync). */
+	int bad = fflush(f) != 0 || ferror(f) || (w->tmp && fsync(fileno(f)) != 0);
 	int saved = errno;
 
 	pcap_dump_close(w->d);
-	if (bad || rename(w->tmp, w->path) != 0) {
-		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: cannot write: %s", w->path,
-			 strerror(bad ? saved : errno));
-		unlink(w->tmp);
+	if (bad || (w->tmp && rename(w->tmp, w->path) != 0)) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: cannot write: %s",
+			 w->tmp ? w->path : "standard output", strerror(bad ? saved : errno));
+		if (w->tmp)
+			unlink(w->tmp);
 		writer_free(w);
 		return -1;
 	}
@@ -272,6 +300,7 @@ void trace_writer_abort(struct trace_writer *w)
 	if (!w)
 		return;
 	pcap_dump_close(w->d);
-	unlink(w->tmp);
+	if (w->tmp)
+		unlink(w->tmp);
 	writer_free(w);
 }

@@ -47,10 +47,12 @@ void trace_set_free(struct trace_set *set);
 struct trace_writer;
 
 /* Create @path for writing (written as "@path.tmp-PID", renamed by
- * trace_writer_commit()).  0 or -1 with the reason in @errbuf. */
+ * trace_writer_commit()), or "-" for standard output.  0 or -1 with the
+ * reason in @errbuf. */
 int trace_writer_open(struct trace_writer **w, const char *path, int linktype,
 		      uint32_t snaplen, char *errbuf);
-/* Append one record: @caplen bytes kept of a @wirelen-byte packet. */
+/* Append one record: @caplen bytes kept of a @wirelen-byte packet.  0, or
+ * -1 once the stream has failed (the commit then reports why). */
 int trace_write(struct trace_writer *w, uint64_t ts_ns, const uint8_t *bytes,
 		uint32_t caplen, uint32_t wirelen);
 /* Finish: flush, close, rename into place.  0 or -1 (temp file removed). */

@@ -405,7 +405,7 @@ static void decode_insn(struct bpfvm *vm, uint32_t pc, const struct bpfvm_insn *
 		break;
 	}
 	default:
-		/* Both engines whitelist the same 53 codes; anything else is
+		/* Both engines whitelist the same 49 codes; anything else is
 		 * rejected by bpf_check_classic() or aborts bpf_filter(). */
 		d->op = BPFVM_I_ABORT;
 		break;

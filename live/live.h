@@ -70,7 +70,6 @@ void live_netns_destroy(struct live_netns *ns);
  * module creates, but ask rather than assume). */
 int live_netns_tx_ifindex(const struct live_netns *ns);
 int live_netns_rx_ifindex(const struct live_netns *ns);
-uint32_t live_netns_mtu(const struct live_netns *ns);
 
 /* socket(2) inside the namespace: the calling thread enters it, creates
  * the socket and leaves.  Returns the descriptor (the caller closes it) or

@@ -34,7 +34,6 @@ struct live_netns {
 	int nsfd;	/* the private namespace */
 	int tx_ifindex; /* cs0 */
 	int rx_ifindex; /* cs1 */
-	uint32_t mtu;
 };
 
 const char *live_error_name(int err)
@@ -215,7 +214,6 @@ int live_netns_create(struct live_netns **out, const uint8_t rx_mac[6], uint32_t
 	if (!ns)
 		return fail(errbuf, LIVE_ERR_SYS, "calloc", ENOMEM);
 	ns->nsfd = -1;
-	ns->mtu = mtu;
 
 	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (home < 0) {
@@ -265,11 +263,6 @@ int live_netns_tx_ifindex(const struct live_netns *ns)
 int live_netns_rx_ifindex(const struct live_netns *ns)
 {
 	return ns->rx_ifindex;
-}
-
-uint32_t live_netns_mtu(const struct live_netns *ns)
-{
-	return ns->mtu;
 }
 
 int live_netns_socket(struct live_netns *ns, int domain, int type, int protocol, char *errbuf)

@@ -673,14 +673,6 @@ static void deliver(struct sim_ctx *c, struct sim_tap *tap, struct sim_dev *dev,
 		packet_rcv(c, tap, skb, dev, &v);
 }
 
-void sim_packet_rcv(struct sim_ctx *c, struct sim_tap *tap, const struct sim_skb *skb)
-{
-	struct sim_dev *dev = skb->dev ? skb->dev : tap->bound;
-
-	if (dev)
-		deliver(c, tap, dev, skb);
-}
-
 /*
  * One ptype_all list.  On transmit (dev_queue_xmit_nit()), a tap that
  * set PACKET_IGNORE_OUTGOING is skipped, and so is the socket that sent

@@ -466,8 +466,6 @@ void sim_ev_softirq(struct sim_world *w, struct sim_cpu *cpu);
 void sim_netif_receive_skb_core(struct sim_ctx *c, struct sim_skb *skb);
 
 /* af_packet.c: packet sockets and their readers. */
-/* deliver_skb() to one tap: packet_rcv()/tpacket_rcv() on a clone. */
-void sim_packet_rcv(struct sim_ctx *c, struct sim_tap *tap, const struct sim_skb *skb);
 /* Both ptype_all lists (the host's, then @dev's), as __netif_receive_skb_core
  * and dev_queue_xmit_nit walk them. */
 void sim_deliver_ptype_all(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb);

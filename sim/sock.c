@@ -186,16 +186,6 @@ struct sim_traffic {
 	uint32_t speed_milli;
 };
 
-static uint64_t rng_next(struct sim_world *w)
-{
-	/* splitmix64: deterministic per seed. */
-	uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static struct sim_traffic *traffic_new(struct sim_world *w, enum traffic_kind kind, char *errbuf)
 {
 	struct sim_traffic *t = calloc(1, sizeof(*t));
@@ -273,9 +263,9 @@ int sim_traffic_add_send(struct sim_world *w, const struct sim_send_cfg *cfg, ch
 	t->burst = cfg->burst;
 	t->every = cfg->every;
 	/* An ephemeral port from ip_local_port_range (32768-60999). */
-	t->sport = cfg->sport ? cfg->sport : (uint16_t)(32768 + rng_next(w) % (60999 - 32768 + 1));
-	t->icmp_id = (uint16_t)rng_next(w);
-	t->tcp_seq = (uint32_t)rng_next(w);
+	t->sport = cfg->sport ? cfg->sport : (uint16_t)(32768 + bpfvm_rand64(&w->rng) % (60999 - 32768 + 1));
+	t->icmp_id = (uint16_t)bpfvm_rand64(&w->rng);
+	t->tcp_seq = (uint32_t)bpfvm_rand64(&w->rng);
 	return sim_schedule(w, cfg->at, SIM_EV_TRAFFIC, t, NULL);
 }
 

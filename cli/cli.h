@@ -33,8 +33,8 @@ int cmd_fuzz_compiler(int argc, char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Read a whole file ("-" is standard input), NUL-terminated.  NULL and a
- * message on failure; the caller frees. */
-char *cli_read_file(const char *path, size_t *len);
+ * message naming @path in @err on failure; the caller frees. */
+char *cli_read_file(const char *path, size_t *len, char *err, size_t errsize);
 
 /* Where a filter program comes from: -F FILE, or an expression compiled the
  * way tcpdump would for the situation. */
@@ -45,6 +45,7 @@ struct cli_prog_src {
 	struct bpfvm_compile_opts copts;
 	int linux_ext_set;		/* --linux-ext / --no-linux-ext given */
 	int linktype_set;		/* -y given */
+	const char *label;		/* "program A": leads its messages, or NULL */
 };
 
 void cli_prog_src_init(struct cli_prog_src *s);
@@ -57,6 +58,14 @@ int cli_take_expr(struct cli_prog_src *s, int argc, char **argv, int optind);
 int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 		  struct bpfvm_prog *prog);
 void cli_prog_src_free(struct cli_prog_src *s);
+/* What a message calls the program: its file ("<stdin>") or "the
+ * expression". */
+const char *cli_prog_src_name(const struct cli_prog_src *s);
+/* Make the machine that runs @prog in @sem.  When @sem's loader (the
+ * kernel, or libpcap's validator) refuses it: one line naming the source
+ * and the instruction, and EXIT_INPUT. */
+int cli_prog_vm(const struct cli_prog_src *s, const struct bpfvm_prog *prog,
+		enum bpfvm_semantics sem, struct bpfvm **vm);
 /* In libpcap semantics and without -y, compile for @trace's own link type,
  * as tcpdump -r does.  (Linux semantics always hands the filter the frame
  * of a receiving Ethernet device.)  A trace that cannot be opened, or

@@ -315,7 +315,6 @@ static int filter_run(int argc, char **argv)
 	struct bpfvm_prog prog = { 0 };
 	struct bpfvm *vm = NULL;
 	const char *trace = NULL;
-	char err[BPFVM_ERRBUF_SIZE];
 	uint32_t v;
 	int c, rc;
 
@@ -384,12 +383,9 @@ static int filter_run(int argc, char **argv)
 	rc = cli_load_prog(&src, o.view.sem, o.verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;
-	if (bpfvm_create(&vm, &prog, o.view.sem, err) != 0) {
-		cli_error("the %s would not accept this program: %s",
-			  o.view.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
-		rc = EXIT_INPUT;
+	rc = cli_prog_vm(&src, &prog, o.view.sem, &vm);
+	if (rc != EXIT_OK)
 		goto out;
-	}
 	if (o.verbose)
 		fprintf(stderr, "capsim: %s semantics%s\n", bpfvm_semantics_name(o.view.sem),
 			o.view.sem == BPFVM_LINUX ? (o.view.sock == SIM_SOCK_RAW ? ", SOCK_RAW tap"

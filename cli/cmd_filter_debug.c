@@ -595,12 +595,9 @@ int cmd_filter_step(int argc, char **argv)
 	rc = cli_load_prog(&src, o.sem, 0, &prog);
 	if (rc != EXIT_OK)
 		goto out;
-	if (bpfvm_create(&vm, &prog, o.sem, err) != 0) {
-		cli_error("the %s would not accept this program, so it cannot run: %s",
-			  o.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
-		rc = EXIT_INPUT;
+	rc = cli_prog_vm(&src, &prog, o.sem, &vm);
+	if (rc != EXIT_OK)
 		goto out;
-	}
 	rc = find_record(&r, so.trace, (uint64_t)index, &rec);
 	if (rc <= 0) {
 		rc = EXIT_INPUT;
@@ -806,6 +803,7 @@ static int side_source(struct side *sd, const char *arg, const struct cli_prog_s
 
 	sd->src = *tmpl;
 	sd->src.expr = NULL;
+	sd->src.label = sd->name == 'A' ? "program A" : "program B";
 	if (arg[0] == '@') {
 		sd->src.file = arg + 1;
 	} else if (strcmp(arg, "-") == 0 || (stat(arg, &st) == 0 && S_ISREG(st.st_mode))) {
@@ -819,18 +817,13 @@ static int side_source(struct side *sd, const char *arg, const struct cli_prog_s
 
 static int side_load(struct side *sd)
 {
-	char err[BPFVM_ERRBUF_SIZE], how[600];
+	char how[600];
 	int rc = cli_load_prog(&sd->src, sd->sem, 0, &sd->prog);
 
-	if (rc != EXIT_OK) {
-		cli_error("(that was program %c)", sd->name);
+	if (rc == EXIT_OK)
+		rc = cli_prog_vm(&sd->src, &sd->prog, sd->sem, &sd->vm);
+	if (rc != EXIT_OK)
 		return rc;
-	}
-	if (bpfvm_create(&sd->vm, &sd->prog, sd->sem, err) != 0) {
-		cli_error("program %c: the %s would not accept it: %s", sd->name,
-			  sd->sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
-		return EXIT_INPUT;
-	}
 	describe_prog(how, sizeof(how), &sd->src, &sd->prog);
 	printf("%c: %s; %s semantics\n", sd->name, how, bpfvm_semantics_name(sd->sem));
 	return EXIT_OK;

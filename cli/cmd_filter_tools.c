@@ -141,8 +141,10 @@ int cmd_filter_asm(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	path = argv[optind];
-	if (!(text = cli_read_file(path, NULL)))
+	if (!(text = cli_read_file(path, NULL, err, sizeof(err)))) {
+		cli_error("%s", err);
 		return EXIT_INPUT;
+	}
 	if (bpfvm_parse(text, strcmp(path, "-") == 0 ? "<stdin>" : path, from, &prog, err) != 0) {
 		/* Bare "file:line:col: message", as compilers print, for editors. */
 		fprintf(stderr, "%s\n", err);
@@ -372,17 +374,15 @@ int cmd_filter_dot(int argc, char **argv)
 	if (rc != EXIT_OK)
 		goto out;
 	if (bpfvm_cfg_build(&cfg, &prog, err) != 0) {
-		cli_error("cannot follow the program's control flow: %s", err);
+		cli_error("%s: cannot follow the program's control flow: %s",
+			  cli_prog_src_name(&src), err);
 		rc = EXIT_INPUT;
 		goto out;
 	}
 	if (dr.trace) {
-		if (bpfvm_create(&vm, &prog, dr.view.sem, err) != 0) {
-			cli_error("the %s would not accept this program, so it cannot run: %s",
-				  dr.view.sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
-			rc = EXIT_INPUT;
+		rc = cli_prog_vm(&src, &prog, dr.view.sem, &vm);
+		if (rc != EXIT_OK)
 			goto out;
-		}
 		if (bpfvm_cfg_count_init(&cnt, &cfg) != 0) {
 			cli_error("out of memory");
 			rc = EXIT_INTERNAL;

@@ -316,7 +316,7 @@ static int stream(struct live_filter *lf, struct live_compare *cmp, const struct
 	struct trace_record rec;
 	struct lf_batch b;
 	double last = 0;
-	int progress = isatty(STDERR_FILENO), rc = EXIT_OK, pending = 0, end = 0, r;
+	int progress = isatty(STDERR_FILENO), rc = EXIT_OK, pending = 0, end = 0, damaged = 0, r;
 
 	if (batch_alloc(&b) != 0) {
 		batch_free(&b);
@@ -339,8 +339,11 @@ static int stream(struct live_filter *lf, struct live_compare *cmp, const struct
 		while (!end && (!o->count || *records < o->count)) {
 			r = trace_next(tr, &rec, err);
 			if (r < 0) {
+				/* The records before the damage are still checked;
+				 * the message comes after them. */
 				cli_error("%s", err);
-				rc = EXIT_INPUT;
+				damaged = 1;
+				end = 1;
 				break;
 			}
 			if (r == 0) {
@@ -384,7 +387,7 @@ static int stream(struct live_filter *lf, struct live_compare *cmp, const struct
 	if (progress)
 		cli_trace_progress(tr, *records, "frames cross-checked", &last, 1);
 	batch_free(&b);
-	return rc;
+	return rc == EXIT_OK && damaged ? EXIT_INPUT : rc;
 }
 
 /* ---- printing the totals ---- */
@@ -480,20 +483,23 @@ static int flush_blocks(FILE *blocks)
 }
 
 /* The model rejects the program: does the kernel? */
-static int model_refuses(struct live_filter *lf, const struct bpfvm_prog *prog, const char *merr)
+static int model_refuses(struct live_filter *lf, const struct cli_prog_src *src,
+			 const struct bpfvm_prog *prog, const char *merr)
 {
 	char err[LIVE_ERRBUF_SIZE];
 	int r = live_filter_run(lf, prog, NULL, NULL, 0, NULL, err);
 
 	if (r == LIVE_ERR_PROG) {
-		cli_error("the kernel and the model both refuse the program (they agree): %s", merr);
+		cli_error("%s: the kernel and the model both refuse the program (they agree): %s",
+			  cli_prog_src_name(src), merr);
 		return EXIT_INPUT;
 	}
 	if (r != 0) {
 		cli_error("%s", err);
 		return live_exit(r);
 	}
-	cli_error("disagreement: the kernel accepts the program, but %s", merr);
+	cli_error("%s: disagreement: the kernel accepts the program, but %s",
+		  cli_prog_src_name(src), merr);
 	return EXIT_NEGATIVE;
 }
 
@@ -573,6 +579,7 @@ static int live_filter_cmd(int argc, char **argv)
 	uint64_t records = 0;
 	uint32_t v;
 	double t0;
+	int complete = 0;	/* the whole trace was cross-checked */
 	int c, r, rc;
 
 	live_filter_opts_init(&o.live);
@@ -666,7 +673,7 @@ static int live_filter_cmd(int argc, char **argv)
 	r = live_compare_create(&cmp, &prog,  &dev,
 				o.live.sock_type == SOCK_DGRAM ? SIM_SOCK_DGRAM : SIM_SOCK_RAW, err);
 	if (r == LIVE_ERR_PROG) {
-		rc = model_refuses(lf, &prog, err);
+		rc = model_refuses(lf, &src, &prog, err);
 		goto out;
 	}
 	if (r != 0) {
@@ -700,6 +707,7 @@ static int live_filter_cmd(int argc, char **argv)
 	}
 	t0 = cli_now_s();
 	rc = stream(lf, cmp, &prog, tr, &out, &records);
+	complete = rc == EXIT_OK;
 	t0 = cli_now_s() - t0;
 	live_compare_totals(cmp, &t);
 	live_filter_counters(lf, &hc);
@@ -709,6 +717,7 @@ static int live_filter_cmd(int argc, char **argv)
 		json_t *root = json_summary(&t, &hc, live_compare_skipped(cmp),
 					    live_compare_unreproducible(cmp), t0);
 
+		json_object_set_new(root, "complete", json_boolean(complete));
 		json_object_set_new(root, "mismatches", out.jmis);
 		out.jmis = NULL;
 		if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) != 0 || putchar('\n') == EOF) {
@@ -719,8 +728,11 @@ static int live_filter_cmd(int argc, char **argv)
 	} else {
 		print_summary(stdout, &t, &hc, live_compare_skipped(cmp),
 			      live_compare_unreproducible(cmp));
-		if (t.mismatched_frames == 0)
+		if (complete && t.mismatched_frames == 0)
 			printf("the kernel and the model agree on every frame\n");
+		else if (t.mismatched_frames == 0)
+			printf("stopped early (see the error): the kernel and the model agree on "
+			       "the %llu frames checked\n", (unsigned long long)t.frames);
 		else
 			printf("%llu frames disagree (%llu shown)\n",
 			       (unsigned long long)t.mismatched_frames,

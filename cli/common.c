@@ -10,24 +10,25 @@
 #include <string.h>
 #include <time.h>
 
-char *cli_read_file(const char *path, size_t *len)
+char *cli_read_file(const char *path, size_t *len, char *err, size_t errsize)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	size_t cap = 4096, n = 0;
 	char *buf;
 
 	if (!f) {
-		cli_error("%s: %s", path, strerror(errno));
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf = malloc(cap);
+	if (!(buf = malloc(cap)))
+		snprintf(err, errsize, "%s: out of memory", path);
 	while (buf) {
 		size_t r = fread(buf + n, 1, cap - n - 1, f);
 
 		n += r;
 		if (n < cap - 1) {
 			if (ferror(f)) {
-				cli_error("%s: read error: %s", path, strerror(errno));
+				snprintf(err, errsize, "%s: read error: %s", path, strerror(errno));
 				free(buf);
 				buf = NULL;
 			}
@@ -35,8 +36,10 @@ char *cli_read_file(const char *path, size_t *len)
 		}
 		char *nb = realloc(buf, cap *= 2);
 
-		if (!nb)
+		if (!nb) {
+			snprintf(err, errsize, "%s: out of memory after %zu bytes", path, n);
 			free(buf);
+		}
 		buf = nb;
 	}
 	if (f != stdin)
@@ -75,6 +78,22 @@ int cli_take_expr(struct cli_prog_src *s, int argc, char **argv, int optind)
 	return 0;
 }
 
+const char *cli_prog_src_name(const struct cli_prog_src *s)
+{
+	if (!s->file)
+		return "the expression";
+	return strcmp(s->file, "-") == 0 ? "<stdin>" : s->file;
+}
+
+/* "capsim: [program A: ]<msg>": one line that says which program. */
+static void prog_error(const struct cli_prog_src *s, const char *msg)
+{
+	if (s->label)
+		cli_error("%s: %s", s->label, msg);
+	else
+		cli_error("%s", msg);
+}
+
 int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 		  struct bpfvm_prog *prog)
 {
@@ -85,16 +104,17 @@ int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 		return EXIT_USAGE;
 	}
 	if (s->file) {
-		char *text = cli_read_file(s->file, NULL);
+		char *text = cli_read_file(s->file, NULL, err, sizeof(err));
 
-		if (!text)
+		if (!text) {
+			prog_error(s, err);
 			return EXIT_INPUT;
-		int rc = bpfvm_parse(text, strcmp(s->file, "-") == 0 ? "<stdin>" : s->file,
-				     s->format, prog, err);
+		}
+		int rc = bpfvm_parse(text, cli_prog_src_name(s), s->format, prog, err);
 
 		free(text);
 		if (rc != 0) {
-			cli_error("%s", err);
+			prog_error(s, err);
 			return EXIT_INPUT;
 		}
 		if (verbose)
@@ -109,7 +129,7 @@ int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 	if (!s->linux_ext_set)
 		s->copts.linux_ext = sem == BPFVM_LINUX;
 	if (bpfvm_compile(s->expr, &s->copts, prog, err) != 0) {
-		cli_error("%s", err);
+		prog_error(s, err);
 		return strstr(err, "namespace") || strstr(err, "live handle") ? EXIT_ENV : EXIT_INPUT;
 	}
 	if (verbose)
@@ -120,6 +140,19 @@ int cli_load_prog(struct cli_prog_src *s, enum bpfvm_semantics sem, int verbose,
 			s->copts.linux_ext ? "for a live capture" : "when reading a file",
 			s->copts.optimize ? "on" : "off", s->copts.snaplen, prog->len);
 	return EXIT_OK;
+}
+
+int cli_prog_vm(const struct cli_prog_src *s, const struct bpfvm_prog *prog,
+		enum bpfvm_semantics sem, struct bpfvm **vm)
+{
+	char err[BPFVM_ERRBUF_SIZE], msg[BPFVM_ERRBUF_SIZE + 600];
+
+	if (bpfvm_create(vm, prog, sem, err) == 0)
+		return EXIT_OK;
+	snprintf(msg, sizeof(msg), "%s: the %s would not accept this program, so it cannot run: %s",
+		 cli_prog_src_name(s), sem == BPFVM_LINUX ? "kernel" : "libpcap validator", err);
+	prog_error(s, msg);
+	return EXIT_INPUT;
 }
 
 void cli_prog_src_follow_trace(struct cli_prog_src *s, const char *trace,

@@ -299,9 +299,8 @@ int live_rule_supported(const struct sim_scn_rule *r, char *why, size_t size)
 	if (!is_tc(r->hook))
 		return 0;
 	if (r->has_oif && r->oif.idx != r->dev.idx) {
-		snprintf(why, size,
-			 "rule %s (line %u): at tc egress of one device, oif another never matches",
-			 r->name, r->pos.line);
+		snprintf(why, size, "rule %s: at tc egress of one device, oif another never matches",
+			 r->name);
 		return -1;
 	}
 	return 0;
@@ -385,15 +384,9 @@ int live_rules_install(const struct live_topo *t, char *errbuf)
 {
 	for (uint32_t h = 0; h < t->nhosts; h++) {
 		const struct sim_scn_host *sh = &t->sc->hosts[h];
-		char why[200];
 		int oom, rc;
 		char *s;
 
-		for (uint32_t i = 0; i < sh->nrules; i++)
-			if (live_rule_supported(&sh->rules[i], why, sizeof(why)) != 0) {
-				snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: host %s: %s", sh->name, why);
-				return LIVE_ERR_NOSUPPORT;
-			}
 		if ((s = nft_script(sh, &oom))) {
 			char *argv[] = { "nft", "-f", "-", NULL };
 

@@ -1157,24 +1157,29 @@ static void run_free(struct live_run *lr)
 	free(lr->rcvbuferrs);
 }
 
-/* Whether the scenario can be built at all; 0, or the reason. */
+/* Whether the scenario can be built at all; 0, or the reason as
+ * "FILE:LINE:COL: sentence", pointing at the line that has no live form. */
 static int live_form(const struct sim_scenario *sc, char *errbuf)
 {
+	const char *file = sc->name ? sc->name : "scenario";
 	char why[200];
 
 	for (uint32_t i = 0; i < sc->ntraffic; i++)
 		if (live_traffic_supported(&sc->traffic[i], why, sizeof(why)) != 0) {
-			snprintf(errbuf, LIVE_ERRBUF_SIZE, "%.40s has no live form: traffic %.180s", sc->name,
-				 why);
+			snprintf(errbuf, LIVE_ERRBUF_SIZE, "%.60s:%u:%u: no live form: %.150s", file,
+				 sc->traffic[i].pos.line, sc->traffic[i].pos.col, why);
 			return LIVE_ERR_NOSUPPORT;
 		}
 	for (uint32_t h = 0; h < sc->nhosts; h++)
-		for (uint32_t i = 0; i < sc->hosts[h].nrules; i++)
-			if (live_rule_supported(&sc->hosts[h].rules[i], why, sizeof(why)) != 0) {
-				snprintf(errbuf, LIVE_ERRBUF_SIZE, "%.40s has no live form: host %s: %.140s",
-					 sc->name, sc->hosts[h].name, why);
+		for (uint32_t i = 0; i < sc->hosts[h].nrules; i++) {
+			const struct sim_scn_rule *r = &sc->hosts[h].rules[i];
+
+			if (live_rule_supported(r, why, sizeof(why)) != 0) {
+				snprintf(errbuf, LIVE_ERRBUF_SIZE, "%.60s:%u:%u: no live form: %.150s",
+					 file, r->pos.line, r->pos.col, why);
 				return LIVE_ERR_NOSUPPORT;
 			}
+		}
 	return 0;
 }
 

@@ -68,16 +68,14 @@ int live_traffic_supported(const struct sim_scn_traffic *tl, char *why, size_t s
 		return 0;
 	if (tl->proto == SIM_SCN_L4_TCP) {
 		snprintf(why, size,
-			 "line %u: a tcp send is a data segment of an established flow in the "
-			 "model; the live mode has no connection to carry it",
-			 tl->pos.line);
+			 "a tcp send is a data segment of an established flow in the model; the "
+			 "live mode has no connection to carry it");
 		return -1;
 	}
 	if (tl->has_vlan) {
 		snprintf(why, size,
-			 "line %u: `send ... vlan` tags a socket's packets, which no socket option "
-			 "does (send through a VLAN device instead)",
-			 tl->pos.line);
+			 "`send ... vlan` tags a socket's packets, which no socket option does "
+			 "(send through a VLAN device instead)");
 		return -1;
 	}
 	return 0;
@@ -331,14 +329,8 @@ int live_traffic_open(struct live_traffic **out, const struct live_topo *t,
 	tr->n = sc->ntraffic;
 	for (uint32_t i = 0; i < sc->ntraffic && !rc; i++) {
 		struct line *l = &tr->lines[i];
-		char why[200];
 
 		l->tl = &sc->traffic[i];
-		if (live_traffic_supported(l->tl, why, sizeof(why)) != 0) {
-			snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: %s", why);
-			rc = LIVE_ERR_NOSUPPORT;
-			break;
-		}
 		switch (l->tl->kind) {
 		case SIM_SCN_TRAFFIC_SEND:
 			rc = open_send(l, t, &pins[i], socks, errbuf);

@@ -2701,6 +2701,12 @@ static int resolve(struct parser *p)
 			return err_pos(p, e->counter_pos, "host '%s' has no interface, tap or socket '%s'", h->name, dev);
 		}
 	}
+	/* Last, so a reference to a missing host is named first.  An empty
+	 * file (or one of comments) would otherwise run and report nothing,
+	 * which reads like a capture path that lost everything. */
+	if (s->nhosts == 0)
+		return err_pos(p, (struct sim_scn_srcpos){ 1, 1 },
+			       "the scenario defines no host: it needs at least one 'host' line");
 	return 0;
 }
 

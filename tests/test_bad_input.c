@@ -56,6 +56,7 @@ struct row {
 #define NO 1
 #define USAGE 2
 #define INPUT 3
+#define ENV 4
 
 static const struct row rows[] = {
 	/* ---- traces: truncated, corrupt, empty, wrong link type ---- */
@@ -226,11 +227,23 @@ static const struct row rows[] = {
 	  .place = "unknown statement", .output = "@O/" },
 	{ .args = "sim @D/nosuch.scn", .code = INPUT, .stream = ERR, .file = "nosuch.scn",
 	  .place = "No such file" },
-	/*
-	 * ---- LIVE SCENARIOS: rows for `capsim live SCENARIO` go here once
-	 * that command exists (root): rules the live mode cannot express,
-	 * and the same malformed scenarios as above. ----
-	 */
+	{ .args = "sim @D/empty.scn", .code = INPUT, .stream = ERR, .file = "empty.scn:1:1",
+	  .place = "no host" },
+
+	/* ---- live scenarios (root): the same malformed scenarios, and
+	 * what the live mode cannot express (no live form: exit 4) ---- */
+	{ .args = "live @D/syntax.scn", .code = INPUT, .stream = ERR, .file = "syntax.scn:4:1",
+	  .place = "unknown statement", .flags = ROOT },
+	{ .args = "live @D/undef.scn", .code = INPUT, .stream = ERR, .file = "undef.scn:6:13",
+	  .place = "undefined host 'c'", .flags = ROOT },
+	{ .args = "live @D/empty.scn", .code = INPUT, .stream = ERR, .file = "empty.scn:1:1",
+	  .place = "no host", .flags = ROOT },
+	{ .args = "live @D/tcpsend.scn", .code = ENV, .stream = ERR, .file = "tcpsend.scn:7:1",
+	  .place = "no live form", .flags = ROOT },
+	{ .args = "live @D/vlansend.scn", .code = ENV, .stream = ERR, .file = "vlansend.scn:7:1",
+	  .place = "no live form", .flags = ROOT },
+	{ .args = "live @D/tcoif.scn", .code = ENV, .stream = ERR, .file = "tcoif.scn:5:3",
+	  .place = "no live form", .flags = ROOT },
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -380,6 +393,15 @@ static void make_inputs(void)
 	put_text("undef.scn", SCN_A SCN_B "wire a.eth0 c.eth0\n");
 	put_text("loop.scn", SCN_A SCN_B "wire a.eth0 a.eth0\n");
 	put_text("twice.scn", SCN_A SCN_B SCN_WIRE SCN_WIRE);
+	put_text("empty.scn", "# a scenario with nothing in it\n");
+	put_text("tcpsend.scn", SCN_A SCN_B SCN_WIRE "at 1ms a send tcp to 198.18.0.2:80\n");
+	put_text("vlansend.scn",
+		 SCN_A SCN_B SCN_WIRE "at 1ms a send udp to 198.18.0.2:9 vlan 5\n");
+	put_text("tcoif.scn", "host a\n"
+			      "  iface eth0 mac 02:00:00:00:0a:01 addr 198.18.0.1/24\n"
+			      "  iface eth1 mac 02:00:00:00:0a:02 addr 198.18.1.1/24\n"
+			      "  tap cap dev eth0 tcpdump\n"
+			      "  rule r1 tc-egress eth0 oif eth1 drop\n" SCN_B SCN_WIRE);
 	{
 		char many[65 * 16] = "";
 

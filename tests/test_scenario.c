@@ -70,7 +70,7 @@ static void c_top(const struct sim_scenario *s)
 	assert_int_equal(s->seed, 0x2a);
 	assert_true(s->has_duration);
 	assert_int_equal(s->duration, 1500000000ull);
-	assert_int_equal(s->nhosts, 0);
+	assert_int_equal(s->nhosts, 1);
 }
 
 static void c_host(const struct sim_scenario *s)
@@ -429,7 +429,7 @@ static const struct {
 	const char *text;
 	void (*check)(const struct sim_scenario *s);
 } stmt_cases[] = {
-	{ "scenario \"say \\\"hi\\\" \\\\ there\"\nseed 0x2a\nduration 1.5s\n", c_top },
+	{ "scenario \"say \\\"hi\\\" \\\\ there\"\nseed 0x2a\nduration 1.5s\nhost a\n", c_top },
 	{ "host a\nhost b_2-x cpus 2\n", c_host },
 	{ "host a\n  iface eth0 mac 02:00:00:00:0A:ff addr 198.18.0.1/24 addr 2001:db8::1/64 mtu 9000 promisc"
 	  " vlan-offload off rx-ring 4096 tx-ring 64 txqueuelen 0 coalesce 50us coalesce-frames 8\n",
@@ -634,6 +634,10 @@ static const struct {
 	  "t:2:10: the file ends after a '\\' that continues the line" },
 	{ "wire a.eth0 b.eth0\n",
 	  "t:1:6: undefined host 'a'" },
+	{ "",
+	  "t:1:1: the scenario defines no host: it needs at least one 'host' line" },
+	{ "# nothing but a comment\nseed 3\n",
+	  "t:1:1: the scenario defines no host: it needs at least one 'host' line" },
 	{ "host a\n  iface eth0\nhost b\n  iface eth0\nwire a.eth0 b.eth9\n",
 	  "t:5:13: host 'b' has no interface 'eth9'" },
 	{ "host a\n  iface eth0\n  iface eth1\nwire a.eth0 a.eth1\n",

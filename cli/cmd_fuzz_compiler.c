@@ -30,7 +30,8 @@ static const char help[] =
 	"are compile errors only one side gives, programs the VM refuses, and\n"
 	"crashes and hangs of the compiler.  The same seed and -n give the same\n"
 	"expressions; --seconds only cuts a campaign short.\n\n"
-	"  -r TRACE            the packets (pcap or pcapng)\n"
+	"  -r TRACE            the packets (pcap or pcapng; at most " TRACE_SAMPLE_RECORDS_TEXT " records, a\n"
+	"                      random sample when it holds more)\n"
 	"  --gen N             add N generated frames (or use only them, without -r)\n"
 	"  --seconds S         stop after S seconds (default 60; 0: only -n)\n"
 	"  -n N                at most N expressions\n"
@@ -87,6 +88,10 @@ static void print_summary(const struct live_fc_result *r, int linux_ext)
 	       (unsigned long long)s->exprs, s->seconds,
 	       s->seconds > 0 ? (double)s->exprs / s->seconds : 0.0, s->packets,
 	       (unsigned long long)s->children);
+	if (s->trace_records > TRACE_SAMPLE_RECORDS)
+		printf("  the trace's %llu records are more than the %u kept: a random sample of "
+		       "them (the seed picks it)\n",
+		       (unsigned long long)s->trace_records, TRACE_SAMPLE_RECORDS);
 	for (int c = 0; c < LIVE_FC_CFG_COUNT; c++) {
 		if (!s->compiles[c])
 			continue;
@@ -223,6 +228,7 @@ static int print_json(const struct live_fc_result *r)
 	json_object_set_new(sum, "expressions", json_integer((json_int_t)s->exprs));
 	json_object_set_new(sum, "seconds", json_real(s->seconds));
 	json_object_set_new(sum, "packets", json_integer(s->packets));
+	json_object_set_new(sum, "trace_records", json_integer((json_int_t)s->trace_records));
 	json_object_set_new(sum, "runs", json_integer((json_int_t)s->runs));
 	json_object_set_new(sum, "children", json_integer((json_int_t)s->children));
 	for (int c = 0; c < LIVE_FC_CFG_COUNT; c++) {

@@ -44,7 +44,8 @@ static const char help[] =
 	"                      and -n with that count repeats exactly that campaign\n"
 	"  --no-live           phase A, and the model alone on the frames (no root needed)\n"
 	"  --trace FILE        also run accepted programs on FILE's records (Ethernet;\n"
-	"                      up to 64 of them per program, drawn at random)\n"
+	"                      up to 64 of them per program, drawn at random from at\n"
+	"                      most " TRACE_SAMPLE_RECORDS_TEXT ": a random sample when it holds more)\n"
 	"  --frames N          generated frames per program (64)\n"
 	"  --sock raw|dgram    the filtered socket's type (raw)\n"
 	"  --pin-ifindex       pin SKF_AD_IFINDEX in the model to the harness's receiving\n"
@@ -651,10 +652,16 @@ int cmd_fuzz_programs(int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	if (cl.trace) {
-		if (trace_load(cl.trace, &set, err) != 0) {
+		uint64_t total;
+
+		if (trace_sample(cl.trace, TRACE_SAMPLE_RECORDS, cl.o.seed, &set, &total, err) != 0) {
 			cli_error("%s", err);
 			return EXIT_INPUT;
 		}
+		if (total > set.count)
+			fprintf(stderr, "capsim: --trace: %s holds %llu records; the programs draw from "
+				"a random sample of %u of them (the seed picks it)\n", cl.trace,
+				(unsigned long long)total, set.count);
 		if (set.linktype != DLT_EN10MB) {
 			cli_error("--trace: %s is not an Ethernet trace (link type %s); the harness "
 				  "sends Ethernet frames", cl.trace,

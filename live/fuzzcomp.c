@@ -1131,7 +1131,8 @@ static int load_packets(struct fc *fc, char *errbuf)
 
 	fc->linktype = DLT_EN10MB;
 	if (o->trace) {
-		if (trace_load(o->trace, &fc->set, terr) != 0) {
+		if (trace_sample(o->trace, TRACE_SAMPLE_RECORDS, o->seed, &fc->set,
+				 &fc->st->trace_records, terr) != 0) {
 			snprintf(errbuf, LIVE_ERRBUF_SIZE, "%.250s", terr);
 			return LIVE_ERR_ARG;
 		}

@@ -551,6 +551,8 @@ struct live_fc_stats {
 	uint64_t children;			/* compiling processes forked */
 	uint64_t reduce_compiles;		/* pcap_compile calls made by reductions */
 	uint32_t packets, kernel_packets;	/* in the packet set */
+	uint64_t trace_records;			/* the trace held (packets keeps at
+						 * most TRACE_SAMPLE_RECORDS of them) */
 	double seconds;
 };
 

@@ -207,6 +207,72 @@ static void test_load(void **state)
 	trace_set_free(&set);
 }
 
+/* trace_sample: all records when they fit; otherwise @max of them, in
+ * trace order, byte for byte as trace_load() reads them, the same ones for
+ * the same seed, and each record about equally likely to be kept. */
+static void test_sample(void **state)
+{
+	char path[128], err[TRACE_ERRBUF_SIZE];
+	struct trace_set all, set, again;
+	uint64_t total;
+	unsigned kept[N] = { 0 };
+	const uint32_t max = N / 5;
+	const unsigned seeds = 400;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/s.pcap", trace_dir);
+	write_generated(path, 12);
+	assert_int_equal(trace_load(path, &all, err), 0);
+
+	assert_int_equal(trace_sample(path, N, 1, &set, &total, err), 0);
+	assert_int_equal(total, N);
+	assert_int_equal(set.count, N);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(set.recs[i].index, i);
+		assert_int_equal(set.recs[i].caplen, all.recs[i].caplen);
+		assert_memory_equal(set.recs[i].bytes, all.recs[i].bytes, all.recs[i].caplen);
+	}
+	trace_set_free(&set);
+
+	for (unsigned seed = 1; seed <= seeds; seed++) {
+		assert_int_equal(trace_sample(path, max, seed, &set, &total, err), 0);
+		assert_int_equal(total, N);
+		assert_int_equal(set.count, max);
+		for (uint32_t i = 0; i < set.count; i++) {
+			const struct trace_record *a = &all.recs[set.recs[i].index];
+
+			if (i)
+				assert_true(set.recs[i].index > set.recs[i - 1].index);
+			if (i)
+				assert_ptr_equal(set.recs[i].bytes,
+						 set.recs[i - 1].bytes + set.recs[i - 1].caplen);
+			assert_int_equal(set.recs[i].caplen, a->caplen);
+			assert_int_equal(set.recs[i].wirelen, a->wirelen);
+			assert_int_equal(set.recs[i].ts_ns, a->ts_ns);
+			assert_memory_equal(set.recs[i].bytes, a->bytes, a->caplen);
+			kept[set.recs[i].index]++;
+		}
+		if (seed == 1) {
+			assert_int_equal(trace_sample(path, max, seed, &again, &total, err), 0);
+			for (uint32_t i = 0; i < max; i++)
+				assert_int_equal(again.recs[i].index, set.recs[i].index);
+			trace_set_free(&again);
+		}
+		trace_set_free(&set);
+	}
+	/* Each record is kept with probability max/N = 1/5: 80 times in 400
+	 * samples on average.  The seeds are fixed, so this is not a
+	 * flaky bound; a biased draw (an off-by-one in the modulus, early
+	 * records favoured) lands far outside it. */
+	for (uint32_t i = 0; i < N; i++)
+		if (kept[i] < 40 || kept[i] > 120)
+			fail_msg("record %u kept %u times of %u, expected about %u", i, kept[i],
+				 seeds, seeds * max / N);
+	assert_int_equal(trace_sample(path, 0, 1, &set, &total, err), -1);
+	assert_int_equal(TRACE_SAMPLE_RECORDS, atoi(TRACE_SAMPLE_RECORDS_TEXT));
+	trace_set_free(&all);
+}
+
 static void test_describe(void **state)
 {
 	uint8_t f[64] = { 0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x05, 0x08, 0x00,
@@ -243,7 +309,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_safe_addresses),
 		cmocka_unit_test(test_pcapng),    cmocka_unit_test(test_failures),
-		cmocka_unit_test(test_load), cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_load), cmocka_unit_test(test_sample),
+		cmocka_unit_test(test_describe),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, setup, teardown);

@@ -7,6 +7,7 @@
  * so a failed run never leaves a half-written trace behind.
  */
 #include "trace.h"
+#include "bpfvm.h"	/* bpfvm_rand64: the project's one seeded random source */
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -182,6 +183,101 @@ nomem:
 	snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory after %u records", path,
 		 set->count);
 	trace_close(r);
+	trace_set_free(set);
+	return -1;
+}
+
+/* One kept record while sampling: it owns its bytes. */
+struct sample_slot {
+	struct trace_record rec;
+	uint8_t *bytes;
+};
+
+static int by_index(const void *a, const void *b)
+{
+	uint64_t x = ((const struct sample_slot *)a)->rec.index;
+	uint64_t y = ((const struct sample_slot *)b)->rec.index;
+
+	return (x > y) - (x < y);
+}
+
+/* Reservoir sampling (Vitter's algorithm R): record i (0-based) is kept
+ * outright while the reservoir has room, and otherwise replaces slot j
+ * when a draw j from 0..i lands inside it, so every record ends up kept
+ * with the same probability max/n.  The kept records are then put back
+ * in trace order and packed into one block, as trace_load() leaves them. */
+int trace_sample(const char *path, uint32_t max, uint64_t seed, struct trace_set *set,
+		 uint64_t *total, char *errbuf)
+{
+	struct trace_reader *r = NULL;
+	struct trace_record rec;
+	struct sample_slot *slots = NULL;
+	uint64_t seen = 0, rng = seed;
+	uint32_t n = 0;
+	size_t used = 0;
+	int rc;
+
+	memset(set, 0, sizeof(*set));
+	*total = 0;
+	if (max == 0) {
+		snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: a sample of 0 records", path);
+		return -1;
+	}
+	if (trace_open(&r, path, errbuf) != 0)
+		return -1;
+	set->linktype = trace_linktype(r);
+	if (!(slots = calloc(max, sizeof(*slots))))
+		goto nomem;
+	while ((rc = trace_next(r, &rec, errbuf)) == 1) {
+		uint64_t j = seen < max ? seen : bpfvm_rand64(&rng) % (seen + 1);
+
+		seen++;
+		if (j >= max)
+			continue;
+		struct sample_slot *sl = &slots[j];
+		uint8_t *b = realloc(sl->bytes, rec.caplen ? rec.caplen : 1);
+
+		if (!b)
+			goto nomem;
+		memcpy(b, rec.bytes, rec.caplen);
+		if (j < n)
+			used -= sl->rec.caplen;
+		else
+			n++;
+		sl->bytes = b;
+		sl->rec = rec;
+		used += rec.caplen;
+	}
+	trace_close(r);
+	r = NULL;
+	if (rc < 0)
+		goto fail;
+	qsort(slots, n, sizeof(*slots), by_index);
+	set->recs = malloc((n ? n : 1) * sizeof(*set->recs));
+	set->data = malloc(used ? used : 1);
+	if (!set->recs || !set->data)
+		goto nomem;
+	used = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		set->recs[i] = slots[i].rec;
+		set->recs[i].bytes = set->data + used;
+		memcpy(set->data + used, slots[i].bytes, slots[i].rec.caplen);
+		used += slots[i].rec.caplen;
+	}
+	set->count = n;
+	for (uint32_t i = 0; i < n; i++)
+		free(slots[i].bytes);
+	free(slots);
+	*total = seen;
+	return 0;
+nomem:
+	snprintf(errbuf, TRACE_ERRBUF_SIZE, "%s: out of memory after %llu records", path,
+		 (unsigned long long)seen);
+fail:
+	trace_close(r);
+	for (uint32_t i = 0; slots && i < n; i++)
+		free(slots[i].bytes);
+	free(slots);
 	trace_set_free(set);
 	return -1;
 }

@@ -42,6 +42,18 @@ struct trace_set {
 	uint8_t *data;
 };
 int trace_load(const char *path, struct trace_set *set, char *errbuf);
+/* Read the whole trace, streaming, and keep at most @max of its records:
+ * all of them when it holds no more, otherwise a uniform random sample
+ * drawn with @seed (the same seed keeps the same records).  Memory grows
+ * with @max, not with the trace.  The kept records are in trace order
+ * (their index fields say where each came from); *@total is how many the
+ * trace held. */
+int trace_sample(const char *path, uint32_t max, uint64_t seed, struct trace_set *set,
+		 uint64_t *total, char *errbuf);
+/* What the fuzz commands keep of a trace they run every program on (the
+ * _TEXT form is for --help strings). */
+#define TRACE_SAMPLE_RECORDS 16384
+#define TRACE_SAMPLE_RECORDS_TEXT "16384"
 void trace_set_free(struct trace_set *set);
 
 struct trace_writer;

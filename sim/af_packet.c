@@ -3,10 +3,14 @@
  * the protocol-handler lists of net/core/dev.c that reach them.
  *
  * A tap is a packet socket.  dev_add_pack() puts it at the head of one of
- * four lists: the host's ptype_all (ETH_P_ALL, no device), a device's
- * ptype_all (ETH_P_ALL, bound), ptype_base (one protocol, no device) or a
+ * four lists (ptype_head(), Linux 6.15 and later): the namespace's
+ * ptype_all (ETH_P_ALL, no device), a device's ptype_all (ETH_P_ALL,
+ * bound), the namespace's ptype_specific (one protocol, no device) or a
  * device's ptype_specific (one protocol, bound); the model keeps the last
- * two in host->ptype_base and tells them apart by tap->bound.
+ * two in host->ptype_specific and tells them apart by tap->bound.  (The
+ * global ptype_base holds only the protocols' handlers, ip_rcv and the
+ * like; before 6.15 unbound protocol sockets were there too, ahead of
+ * them.)
  *
  * Each delivery runs packet_rcv() (no ring: skbs queued against sk_rcvbuf)
  * or tpacket_rcv() (a TPACKET_V2 or TPACKET_V3 ring).  The ring is real
@@ -698,37 +702,40 @@ void sim_deliver_ptype_all(struct sim_ctx *c, struct sim_dev *dev, const struct 
 	walk_ptype_all(c, dev->ptype_all, dev, skb);
 }
 
-/* deliver_ptype_list_skb(): every handler of skb->protocol on the list. */
-static int walk_ptype_base(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb,
-			   int bound)
+/* deliver_ptype_list_skb() over one list: the packet sockets bound to
+ * skb->protocol and to @bound (NULL: to no device).  With @dev NULL only
+ * says whether there is one. */
+static int walk_ptype_specific(struct sim_ctx *c, const struct sim_dev *bound,
+			       struct sim_dev *dev, const struct sim_skb *skb)
 {
 	int took = 0;
 
-	for (struct sim_tap *t = c->host->ptype_base; t; t = t->next_list) {
-		if (t->proto != skb->protocol || (bound ? t->bound != dev : t->bound != NULL))
+	for (struct sim_tap *t = c->host->ptype_specific; t; t = t->next_list) {
+		if (t->proto != skb->protocol || t->bound != bound)
 			continue;
+		if (!dev)
+			return 1;
 		deliver(c, t, dev, skb);
 		took = 1;
 	}
 	return took;
 }
 
-int sim_deliver_ptype_base_list(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb)
+int sim_ptype_specific_wanted(struct sim_ctx *c, const struct sim_dev *orig_dev,
+			      const struct sim_dev *dev, const struct sim_skb *skb)
 {
-	return walk_ptype_base(c, dev, skb, 0);
+	return walk_ptype_specific(c, NULL, NULL, skb) ||
+	       walk_ptype_specific(c, orig_dev, NULL, skb) ||
+	       (dev != orig_dev && walk_ptype_specific(c, dev, NULL, skb));
 }
 
-int sim_deliver_ptype_specific(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb)
+void sim_deliver_ptype_specific(struct sim_ctx *c, const struct sim_dev *orig_dev,
+				struct sim_dev *dev, const struct sim_skb *skb)
 {
-	return walk_ptype_base(c, dev, skb, 1);
-}
-
-int sim_deliver_ptype_base(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb)
-{
-	int a = sim_deliver_ptype_base_list(c, dev, skb);
-	int b = sim_deliver_ptype_specific(c, dev, skb);
-
-	return a || b;
+	walk_ptype_specific(c, NULL, dev, skb);
+	walk_ptype_specific(c, orig_dev, dev, skb);
+	if (dev != orig_dev)
+		walk_ptype_specific(c, dev, dev, skb);
 }
 
 /* ------------------------------------------------------------------ */
@@ -923,7 +930,7 @@ struct sim_tap *sim_tap_new(struct sim_host *h, const struct sim_tap_cfg *cfg, c
 			goto fail;
 	}
 	/* dev_add_pack(): list_add_rcu() at the head of ptype_head(). */
-	struct sim_tap **list = proto ? &h->ptype_base : cfg->dev ? &cfg->dev->ptype_all : &h->ptype_all;
+	struct sim_tap **list = proto ? &h->ptype_specific : cfg->dev ? &cfg->dev->ptype_all : &h->ptype_all;
 
 	tap->next_list = *list;
 	*list = tap;

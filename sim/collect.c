@@ -123,11 +123,15 @@ static int skbs_grow(struct sim_collect *c)
 }
 
 /* The entry of the skb at @p, reset when the pool handed the address to
- * another packet (or another clone) since its last event. */
+ * another packet (or another clone) since its last event.  A clone's path
+ * goes on from where the packet was when it was cloned: the stage of the
+ * event just before, if that was the same packet. */
 static struct sim_ses_skb *skb_entry(struct sim_collect *c, const void *p, uint64_t id,
 				     uint32_t clone)
 {
 	struct sim_ses_skb *s = c->last_skb;
+	uint32_t from = s && s->p != p && s->id == id && s->clone != clone ? s->last
+									   : SIM_NODE_NONE;
 
 	if (!s || s->p != p) {
 		if (c->nskbs * 2 >= c->skbs_cap && skbs_grow(c) != 0) {
@@ -149,7 +153,7 @@ static struct sim_ses_skb *skb_entry(struct sim_collect *c, const void *p, uint6
 	if (s->id != id || s->clone != clone) {
 		s->id = id;
 		s->clone = clone;
-		s->last = SIM_NODE_NONE;
+		s->last = from;
 		s->copied = s->filtered = s->ringfull = 0;
 	}
 	return s;

@@ -328,7 +328,9 @@ struct sim_host {
 	struct sim_costs costs;
 	struct sim_rule *hook[SIM_NF_INET_NUMHOOKS];
 	struct sim_tap *ptype_all;	/* ETH_P_ALL taps on no device (ptype_all list) */
-	struct sim_tap *ptype_base;	/* taps bound to one protocol */
+	struct sim_tap *ptype_specific;	/* taps bound to one protocol: the namespace's
+					 * ptype_specific list and, told apart by
+					 * tap->bound, the devices' */
 	struct sim_tap *taps;		/* every packet socket, for reports */
 	struct sim_sock *socks;
 	uint64_t drops[SIM_DROP_REASON_COUNT];	/* kfree_skb_reason() by reason */
@@ -352,12 +354,12 @@ struct sim_pcap;		/* pcap_reader.c: libpcap's pcap_t and tcpdump's counters */
 /* A packet socket: socket(AF_PACKET, type, proto) bound to a device or to
  * all, optionally with tcpdump (libpcap) reading it. */
 struct sim_tap {
-	struct sim_tap *next_list;	/* on the ptype_all or ptype_base list it is on */
+	struct sim_tap *next_list;	/* on the ptype_all or ptype_specific list it is on */
 	struct sim_tap *next_host;	/* on host->taps, in scenario order */
 	struct sim_host *host;
 	char name[32];
 	int sock_type;			/* SOCK_RAW, SOCK_DGRAM */
-	uint16_t proto;			/* 0: ETH_P_ALL; else one ethertype (ptype_base) */
+	uint16_t proto;			/* 0: ETH_P_ALL; else one ethertype (ptype_specific) */
 	struct sim_dev *bound;		/* NULL: every device */
 	struct bpfvm *filter;		/* NULL: no filter */
 	struct bpfvm_prog prog;
@@ -469,8 +471,6 @@ void sim_netif_receive_skb_core(struct sim_ctx *c, struct sim_skb *skb);
 /* Both ptype_all lists (the host's, then @dev's), as __netif_receive_skb_core
  * and dev_queue_xmit_nit walk them. */
 void sim_deliver_ptype_all(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb);
-/* ptype_base taps bound to skb->protocol; 1 if any took it. */
-int sim_deliver_ptype_base(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb);
 void sim_ev_tap_timer(struct sim_world *w, struct sim_tap *tap);
 void sim_ev_tap_read(struct sim_world *w, struct sim_tap *tap);
 /* Release a tap and everything it holds (queued skbs, ring, filter). */
@@ -527,7 +527,7 @@ struct sim_tap_cfg {
 	const char *name;
 	int sock_type;			/* SOCK_RAW or SOCK_DGRAM */
 	uint16_t proto;			/* 0 or ETH_P_ALL: every protocol (ptype_all);
-					 * else one ethertype, host order (ptype_base) */
+					 * else one ethertype, host order (ptype_specific) */
 	struct sim_dev *dev;		/* bound to this device; NULL: to none ("any") */
 	const struct bpfvm_prog *filter;	/* NULL: none; copied, verified (linux) */
 	/* The ring (PACKET_RX_RING); version 0: none, packet_rcv() queues skbs. */
@@ -615,13 +615,17 @@ void sim_tap_ring_released(struct sim_ctx *c, struct sim_tap *tap);
  * it with sim_skb_free), or NULL; uncharges the receive buffer. */
 struct sim_skb *sim_tap_recv(struct sim_tap *tap);
 
-/* ptype_base by list: packet sockets bound to skb->protocol on no device
- * (ptype_base[], before ip_rcv, which was registered at boot and so sits
- * behind them), then those bound to @dev (dev->ptype_specific, walked
- * after ptype_base: they get the packet after ip_rcv).
- * sim_deliver_ptype_base() is both.  1 if any took the packet. */
-int sim_deliver_ptype_base_list(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb);
-int sim_deliver_ptype_specific(struct sim_ctx *c, struct sim_dev *dev, const struct sim_skb *skb);
+/* Packet sockets bound to skb->protocol, in __netif_receive_skb_core()'s
+ * order since Linux 6.15: those on no device (the namespace's
+ * ptype_specific list), then those bound to @orig_dev (the device the
+ * packet arrived on), then, when the packet moved to a VLAN device, those
+ * bound to @dev (skb->dev).  All of these come after the protocol's own
+ * handler (ip_rcv, on the global ptype_base).  _wanted() says whether
+ * any would take the packet. */
+int sim_ptype_specific_wanted(struct sim_ctx *c, const struct sim_dev *orig_dev,
+			      const struct sim_dev *dev, const struct sim_skb *skb);
+void sim_deliver_ptype_specific(struct sim_ctx *c, const struct sim_dev *orig_dev,
+				struct sim_dev *dev, const struct sim_skb *skb);
 
 /* sim_deliver_ptype_all() takes an skb whose pkt_type is PACKET_OUTGOING
  * for dev_queue_xmit_nit()'s clone: the caller sets pkt_type and the

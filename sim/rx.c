@@ -8,7 +8,7 @@
  *           paths - loopback, veth - fill) with weight and budget
  *        -> the driver's eth_type_trans -> __netif_receive_skb_core:
  *           VLAN untag, ptype_all taps, tc ingress, netfilter ingress,
- *           VLAN devices, ptype_base, ip_rcv/ipv6_rcv/arp_rcv.
+ *           VLAN devices, ip_rcv/ipv6_rcv/arp_rcv, then protocol-bound sockets.
  *
  * A softirq step handles exactly one packet, so frames arriving while the
  * CPU works interleave with it at the right times and the RX ring's fill
@@ -286,7 +286,7 @@ static struct sim_dev *vlan_find_dev(struct sim_host *h, struct sim_dev *real, u
 
 void sim_netif_receive_skb_core(struct sim_ctx *c, struct sim_skb *skb)
 {
-	struct sim_dev *dev;
+	struct sim_dev *orig_dev = skb->dev, *dev;
 
 another_round:
 	dev = skb->dev;
@@ -330,26 +330,38 @@ another_round:
 			skb->pkt_type = PACKET_OTHERHOST;
 	}
 
-	/* ptype_base: packet sockets bound to this protocol, then the
-	 * protocol's own handler; nobody at all: UNHANDLED_PROTO. */
-	int tapped = sim_deliver_ptype_base(c, dev, skb);
+	/*
+	 * The protocol's own handler (the global ptype_base), then the packet
+	 * sockets bound to the protocol (sim_deliver_ptype_specific(): since
+	 * Linux 6.15 even those on no device come after the handler).  While
+	 * sockets wait behind it the skb is shared, so the handler's
+	 * skb_share_check() clones it: the stack works on the clone and the
+	 * sockets get the packet as it arrived, after the stack is done with
+	 * it.  Nobody at all: UNHANDLED_PROTO.
+	 */
+	void (*handler)(struct sim_ctx *, struct sim_skb *) =
+		skb->protocol == ETH_P_IP     ? sim_ip_rcv
+		: skb->protocol == ETH_P_IPV6 ? sim_ipv6_rcv
+		: skb->protocol == ETH_P_ARP  ? sim_arp_rcv
+					      : NULL;
+	int tapped = sim_ptype_specific_wanted(c, orig_dev, dev, skb);
 
 	sim_trace(c, SIM_ST_PTYPE_BASE, skb, dev, SIM_DROP_NONE);
-	switch (skb->protocol) {
-	case ETH_P_IP:
-		sim_ip_rcv(c, skb);
-		return;
-	case ETH_P_IPV6:
-		sim_ipv6_rcv(c, skb);
-		return;
-	case ETH_P_ARP:
-		sim_arp_rcv(c, skb);
+	if (handler && !tapped) {
+		handler(c, skb);
 		return;
 	}
-	if (tapped) {
-		sim_consume_skb(c, skb);
+	if (!handler && !tapped) {
+		dev->stats.rx_dropped++;
+		sim_kfree_skb_reason(c, SIM_ST_PTYPE_BASE, skb, SIM_DROP_UNHANDLED_PROTO);
 		return;
 	}
-	dev->stats.rx_dropped++;
-	sim_kfree_skb_reason(c, SIM_ST_PTYPE_BASE, skb, SIM_DROP_UNHANDLED_PROTO);
+	if (handler) {
+		struct sim_skb *shared = sim_skb_clone(c->w, skb);
+
+		if (shared)	/* else skb_share_check() failed: the stack never sees it */
+			handler(c, shared);
+	}
+	sim_deliver_ptype_specific(c, orig_dev, dev, skb);
+	sim_consume_skb(c, skb);
 }

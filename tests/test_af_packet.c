@@ -365,9 +365,10 @@ static void test_ptype_all_newest_first_global_before_device(void **state)
 	fx_free(f);
 }
 
-/* A socket bound to one protocol is on ptype_base: it gets only that
- * protocol, and never transmitted packets (dev_queue_xmit_nit() walks
- * ptype_all only). */
+/* A socket bound to one protocol is on a ptype_specific list: it gets
+ * only that protocol, and never transmitted packets (dev_queue_xmit_nit()
+ * walks ptype_all only).  One bound to a device too gets what arrived on
+ * that device even once a VLAN device took it (orig_dev). */
 static void test_proto_bound_tap_only_its_protocol_never_outgoing(void **state)
 {
 	(void)state;
@@ -385,21 +386,29 @@ static void test_proto_bound_tap_only_its_protocol_never_outgoing(void **state)
 	struct sim_skb *arp = mkskb(f, f->eth0, 60, ETH_P_ARP, PACKET_HOST);
 	struct sim_skb *arp_lo = mkskb(f, f->lo, 60, ETH_P_ARP, PACKET_HOST);
 
-	assert_int_equal(sim_deliver_ptype_base(&cx, f->eth0, ip), 0);
-	assert_int_equal(sim_deliver_ptype_base(&cx, f->eth0, arp), 1);
-	assert_int_equal(sim_deliver_ptype_base(&cx, f->lo, arp_lo), 1);
-	/* unbound first (ptype_base), then the device's (ptype_specific) */
+	assert_int_equal(sim_ptype_specific_wanted(&cx, f->eth0, f->eth0, ip), 0);
+	assert_int_equal(sim_ptype_specific_wanted(&cx, f->eth0, f->eth0, arp), 1);
+	assert_int_equal(sim_ptype_specific_wanted(&cx, f->lo, f->lo, arp_lo), 1);
+	sim_deliver_ptype_specific(&cx, f->eth0, f->eth0, ip);
+	sim_deliver_ptype_specific(&cx, f->eth0, f->eth0, arp);
+	sim_deliver_ptype_specific(&cx, f->lo, f->lo, arp_lo);
+	/* the namespace's list first, then the device's */
 	assert_ptr_equal(f->rec.order[0], t);
 	assert_ptr_equal(f->rec.order[1], tb);
 	sim_tap_stats(t, &st);
 	assert_int_equal(st.tp_packets, 2);
 	sim_tap_stats(tb, &st);
 	assert_int_equal(st.tp_packets, 1);
+	/* arrived on eth0, now on another device (a VLAN device's place):
+	 * the eth0-bound socket still gets it, through orig_dev */
+	sim_deliver_ptype_specific(&cx, f->eth0, f->lo, arp);
+	sim_tap_stats(tb, &st);
+	assert_int_equal(st.tp_packets, 2);
 	/* the ptype_all walks never reach them */
 	send_all(f, f->eth0, 0, 60, ETH_P_ARP, PACKET_OUTGOING);
 	send_all(f, f->eth0, 0, 60, ETH_P_ARP, PACKET_HOST);
 	sim_tap_stats(t, &st);
-	assert_int_equal(st.tp_packets, 2);
+	assert_int_equal(st.tp_packets, 3);
 	sim_skb_free(f->w, ip);
 	sim_skb_free(f->w, arp);
 	sim_skb_free(f->w, arp_lo);

@@ -10,6 +10,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct counts {
 	uint64_t stage[SIM_STAGE_COUNT];
@@ -205,6 +206,104 @@ static void test_vlan(void **state)
 	sim_world_free(w);
 }
 
+/* The order of events, and which taps got the packet. */
+struct seq {
+	enum sim_stage st[64];
+	const struct sim_tap *tap[64];
+	unsigned n;
+};
+
+static void record(void *ctx, const struct sim_event_rec *ev)
+{
+	struct seq *q = ctx;
+
+	if (q->n < 64) {
+		q->tap[q->n] = ev->tap;
+		q->st[q->n++] = ev->stage;
+	}
+}
+
+static struct sim_tap *proto_tap(struct sim_host *h, const char *name, uint16_t proto,
+				 struct sim_dev *dev)
+{
+	struct sim_tap_cfg c = { .name = name, .sock_type = SOCK_RAW, .proto = proto, .dev = dev };
+	char err[BPFVM_ERRBUF_SIZE];
+	struct sim_tap *t = sim_tap_new(h, &c, err);
+
+	assert_non_null(t);
+	return t;
+}
+
+static unsigned tap_index(const struct seq *q, const struct sim_tap *t)
+{
+	for (unsigned i = 0; i < q->n; i++)
+		if (q->tap[i] == t)
+			return i;
+	fail_msg("tap %s never got the packet", t->name);
+	return 0;
+}
+
+/*
+ * Packet sockets bound to a protocol come after the protocol's handler
+ * (Linux 6.15 and later: the namespace's ptype_specific, then the
+ * device's, both behind ptype_base's ip_rcv), and one bound to the device
+ * a packet arrived on gets it even after a VLAN device took it
+ * (orig_dev's list, then skb->dev's).
+ */
+static void test_protocol_sockets_after_handler(void **state)
+{
+	struct seq q;
+	struct sim_observer o = { .event = record, .ctx = &q };
+	struct sim_world *w = sim_world_new(1);
+	struct sim_host *h = sim_host_new(w, "a", 1);
+	struct sim_dev *eth = sim_dev_new(h, "eth0", SIM_DEV_ETHER);
+	static const uint8_t ip[20] = { 0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0,
+					198, 18, 0, 2, 198, 18, 0, 1 };
+	unsigned ip_rcv = 0;
+
+	(void)state;
+	memcpy(eth->mac, mac_a, 6);
+	memset(&q, 0, sizeof(q));
+	sim_world_add_observer(w, &o);
+	struct sim_tap *any = proto_tap(h, "any", ETH_P_IP, NULL);
+	struct sim_tap *bound = proto_tap(h, "bound", ETH_P_IP, eth);
+
+	arrive(w, eth, 10, frame(w, ETH_P_IP, ip, sizeof(ip)));
+	sim_world_run(w, 0);
+	while (ip_rcv < q.n && q.st[ip_rcv] != SIM_ST_IP_RCV)
+		ip_rcv++;
+	assert_true(ip_rcv < q.n);
+	assert_true(tap_index(&q, any) > ip_rcv);
+	assert_true(tap_index(&q, bound) > tap_index(&q, any));
+	sim_world_free(w);
+
+	/* eth0.5 takes a tagged frame; sockets bound to eth0 and to eth0.5
+	 * and to no device each get it once, and nobody calls it unhandled. */
+	static const uint8_t tag5[4] = { 0x00, 0x05, 0x88, 0xb5 };
+	struct counts k;
+	struct sim_observer ok;
+	struct sim_tap_stats st;
+
+	w = world(&k, &ok, &eth);
+	h = w->hosts[0];
+	struct sim_dev *v = sim_dev_new(h, "eth0.5", SIM_DEV_VLAN);
+
+	v->vlan_parent = eth;
+	v->vlan_id = 5;
+	memcpy(v->mac, mac_a, 6);
+	struct sim_tap *t[3] = { proto_tap(h, "phys", 0x88b5, eth), proto_tap(h, "vlan", 0x88b5, v),
+				 proto_tap(h, "none", 0x88b5, NULL) };
+
+	arrive(w, eth, 10, frame(w, 0x8100, tag5, 4));
+	sim_world_run(w, 0);
+	for (int i = 0; i < 3; i++) {
+		sim_tap_stats(t[i], &st);
+		assert_int_equal(st.tp_packets, 1);
+	}
+	assert_int_equal(k.drop[SIM_DROP_UNHANDLED_PROTO], 0);
+	sim_world_free(w);
+}
+
 static void test_coalescing(void **state)
 {
 	struct counts k;
@@ -231,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_ring_overflow), cmocka_unit_test(test_budget_and_squeeze),
 		cmocka_unit_test(test_backlog),       cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_coalescing),
+		cmocka_unit_test(test_protocol_sockets_after_handler),
 	};
 
 	return cmocka_run_group_tests_name("rx", tests, NULL, NULL);

@@ -509,50 +509,18 @@ static void *reader_main(void *arg)
 /* ------------------------------------------------------------------ */
 /* Opening taps and sockets. */
 
-static int tap_filter_prog(const struct sim_scn_tap *st, struct bpfvm_prog *prog, char *errbuf)
+/* The tap's program, the one the model runs (sim_scn_tap_program()). */
+static int tap_filter_prog(const struct live_topo *topo, const struct sim_scn_tap *st,
+			   struct bpfvm_prog *prog, char *errbuf)
 {
-	char err[BPFVM_ERRBUF_SIZE];
+	char err[SIM_SCN_ERRBUF_SIZE];
+	int has = sim_scn_tap_program(topo->sc, st, prog, err);
 
-	memset(prog, 0, sizeof(*prog));
-	if (st->filter) {
-		/* As sim/build.c compiles it: Linux extensions, the tap's
-		 * snaplen as the return value. */
-		struct bpfvm_compile_opts co;
-
-		bpfvm_compile_opts_init(&co);
-		co.snaplen = (int)st->snaplen;
-		co.linux_ext = 1;
-		if (bpfvm_compile(st->filter, &co, prog, err) != 0) {
-			snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: tap %s: filter \"%.60s\": %.120s",
-				 st->name, st->filter, err);
-			return LIVE_ERR_ARG;
-		}
-		return 1;
+	if (has < 0) {
+		snprintf(errbuf, LIVE_ERRBUF_SIZE, "%.250s", err);
+		return LIVE_ERR_ARG;
 	}
-	if (st->filter_file) {
-		FILE *f = fopen(st->filter_file, "r");
-		char *text = NULL;
-		size_t cap = 0;
-		int rc;
-
-		if (!f || getdelim(&text, &cap, '\0', f) < 0) {
-			if (f)
-				fclose(f);
-			free(text);
-			snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: tap %s: cannot read %s", st->name,
-				 st->filter_file);
-			return LIVE_ERR_ARG;
-		}
-		fclose(f);
-		rc = bpfvm_parse(text, st->filter_file, BPFVM_FMT_AUTO, prog, err);
-		free(text);
-		if (rc != 0) {
-			snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: tap %s: %.180s", st->name, err);
-			return LIVE_ERR_ARG;
-		}
-		return 1;
-	}
-	return 0;
+	return has;
 }
 
 static int open_pcap_tap(const struct live_topo *topo, const struct sim_scn_host *sh,
@@ -631,7 +599,7 @@ static int open_plain_tap(const struct live_topo *topo, const struct sim_scn_hos
 	struct bpfvm_prog prog;
 	int has, rc = 0, one = 1;
 
-	if ((has = tap_filter_prog(st, &prog, errbuf)) < 0)
+	if ((has = tap_filter_prog(topo, st, &prog, errbuf)) < 0)
 		return has;
 	t->dgram = st->dgram;
 	t->fd = live_topo_socket(topo, t->nsfd, AF_PACKET, st->dgram ? SOCK_DGRAM : SOCK_RAW, 0,

@@ -158,8 +158,8 @@ static sim_ns per_packet(uint64_t rate)
  * socket would compile it - tcpdump on a live Ethernet device, with
  * libpcap's Linux extensions - or read from a program file.
  */
-static int tap_filter(const struct sim_scenario *sc, const struct sim_scn_tap *t,
-		      struct bpfvm_prog *prog, char *errbuf)
+int sim_scn_tap_program(const struct sim_scenario *sc, const struct sim_scn_tap *t,
+			struct bpfvm_prog *prog, char *errbuf)
 {
 	char err[BPFVM_ERRBUF_SIZE];
 
@@ -214,7 +214,7 @@ static int build_tap(struct sim_world *w, const struct sim_scenario *sc, struct 
 	char err[BPFVM_ERRBUF_SIZE];
 	int has;
 
-	if ((has = tap_filter(sc, t, &prog, errbuf)) < 0)
+	if ((has = sim_scn_tap_program(sc, t, &prog, errbuf)) < 0)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	if (t->tcpdump) {

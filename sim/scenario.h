@@ -379,6 +379,20 @@ int sim_scenario_write(FILE *f, const struct sim_scenario *s);
 void sim_libpcap_ring(uint32_t buffer, uint32_t snaplen, uint32_t timeout_ms, int immediate,
 		      int cooked, uint32_t mtu, int offload, struct sim_scn_ring *out);
 
+struct bpfvm_prog;
+
+/*
+ * The program a tap's `filter` or `filter-file` stands for: the expression
+ * compiled as tcpdump does for a live capture (Linux extensions, the tap's
+ * snaplen as the accept value), or the file's program.  1 and @prog (free
+ * it with bpfvm_prog_free()), 0 when the tap has no filter, or -1 with
+ * "file:line:col: sentence" in @errbuf (SIM_SCN_ERRBUF_SIZE).  The model
+ * (sim/build.c) and the live mode both take it from here, so the kernel
+ * and the model always run the same program.
+ */
+int sim_scn_tap_program(const struct sim_scenario *sc, const struct sim_scn_tap *t,
+			struct bpfvm_prog *prog, char *errbuf);
+
 /*
  * The block timeout the kernel picks when tp_retire_blk_tov is 0
  * (prb_calc_retire_blk_tmo in af_packet.c) for a block of @block_size on a

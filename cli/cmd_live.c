@@ -783,23 +783,8 @@ static const char *pkttype_short(int t)
 static void rec_text(const struct live_scn_pkt *p, int linktype, char *buf, size_t size)
 {
 	char desc[160];
-	const uint8_t *b = p->bytes;
-	uint32_t n = p->caplen;
-	int lt = linktype;
 
-	if (linktype == DLT_LINUX_SLL2 && n >= 20) {
-		uint16_t et = (uint16_t)(b[0] << 8 | b[1]);
-
-		b += 20;
-		n -= 20;
-		lt = et == 0x0800 || et == 0x86dd ? DLT_RAW : -1;
-		if (lt < 0) {
-			snprintf(desc, sizeof(desc), "ethertype 0x%04x, length %u", et, n);
-			goto out;
-		}
-	}
-	trace_describe(b, n, lt, desc, sizeof(desc));
-out:
+	trace_describe(p->bytes, p->caplen, linktype, desc, sizeof(desc));
 	snprintf(buf, size, "%-3s %s", pkttype_short(p->pkt_type), desc);
 }
 

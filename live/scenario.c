@@ -871,20 +871,6 @@ static struct live_scn_check *cmp_happened(struct live_scn_result *r, const char
 	return c;
 }
 
-static const char *rec_desc(const struct live_scn_pkt *p, int linktype, char *buf, size_t size)
-{
-	if (linktype == DLT_LINUX_SLL2 && p->caplen >= SLL2_HDR_LEN) {
-		uint16_t et = (uint16_t)(p->bytes[0] << 8 | p->bytes[1]);
-
-		if (et == ETH_P_IP || et == ETH_P_IPV6)
-			return trace_describe(p->bytes + SLL2_HDR_LEN, p->caplen - SLL2_HDR_LEN,
-					      DLT_RAW, buf, size);
-		snprintf(buf, size, "ethertype 0x%04x, length %u", et, p->caplen - SLL2_HDR_LEN);
-		return buf;
-	}
-	return trace_describe(p->bytes, p->caplen, linktype, buf, size);
-}
-
 /* Compare two records; 0 when equal, else a sentence in @why. */
 static int pkt_differs(const struct live_scn_pkt *m, const struct live_scn_pkt *k, int linktype,
 		       char *why, size_t size)
@@ -966,8 +952,10 @@ static void compare_tap(struct live_scn_result *r, struct live_scn_tap *tp,
 			tp->first_diff = i;
 			snprintf(tp->list_note, sizeof(tp->list_note),
 				 "record %zu differs (%s): model \"%s\", kernel \"%s\"", i + 1, why,
-				 rec_desc(&tp->model[i], tp->linktype, d1, sizeof(d1)),
-				 rec_desc(&tp->kernel[i], tp->linktype, d2, sizeof(d2)));
+				 trace_describe(tp->model[i].bytes, tp->model[i].caplen, tp->linktype,
+						d1, sizeof(d1)),
+				 trace_describe(tp->kernel[i].bytes, tp->kernel[i].caplen,
+						tp->linktype, d2, sizeof(d2)));
 		}
 		for (size_t i = n; i < tp->nmodel; i++)
 			tp->model[i].differs = 1;
@@ -982,7 +970,7 @@ static void compare_tap(struct live_scn_result *r, struct live_scn_tap *tp,
 			snprintf(tp->list_note, sizeof(tp->list_note),
 				 "model has %zu records, kernel %zu; the first extra (%s): \"%s\"",
 				 tp->nmodel, tp->nkernel, tp->nmodel > n ? "model" : "kernel",
-				 rec_desc(x, tp->linktype, d1, sizeof(d1)));
+				 trace_describe(x->bytes, x->caplen, tp->linktype, d1, sizeof(d1)));
 		}
 	}
 	r->differ += (tp->lines_status == LIVE_SCN_DIFFER) + (tp->list_status == LIVE_SCN_DIFFER);

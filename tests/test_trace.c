@@ -290,6 +290,24 @@ static void test_describe(void **state)
 	assert_string_equal(trace_describe(f, 15, DLT_EN10MB, buf, sizeof(buf)), "802.1Q [|vlan]");
 	assert_string_equal(trace_describe(f + 18, 28, DLT_RAW, buf, sizeof(buf)),
 			    "IP 127.0.0.1.53 > 127.0.0.2.1024: UDP");
+	{
+		/* The cooked headers of the "any" device: SLL2 (protocol
+		 * first, 20 bytes) and SLL (protocol last, 16 bytes). */
+		uint8_t c2[20 + 28] = { 0x08, 0x00 }, c1[16 + 28] = { [14] = 0x08 };
+
+		memcpy(c2 + 20, f + 18, 28);
+		memcpy(c1 + 16, f + 18, 28);
+		assert_string_equal(trace_describe(c2, sizeof(c2), DLT_LINUX_SLL2, buf, sizeof(buf)),
+				    "IP 127.0.0.1.53 > 127.0.0.2.1024: UDP");
+		assert_string_equal(trace_describe(c1, sizeof(c1), DLT_LINUX_SLL, buf, sizeof(buf)),
+				    "IP 127.0.0.1.53 > 127.0.0.2.1024: UDP");
+		assert_string_equal(trace_describe(c2, 19, DLT_LINUX_SLL2, buf, sizeof(buf)),
+				    "[|sll2]");
+		c2[0] = 0x88;
+		c2[1] = 0xb5;
+		assert_string_equal(trace_describe(c2, sizeof(c2), DLT_LINUX_SLL2, buf, sizeof(buf)),
+				    "ethertype 0x88b5, length 28");
+	}
 	/* Every generated frame at every captured length: bounded reads
 	 * (ASan in the sanitizer run), always a NUL-terminated line. */
 	trace_gen_opts_init(&g);

@@ -145,42 +145,47 @@ static void arp(struct out *o, const uint8_t *p, uint32_t n)
 		put(o, "ARP, op %u", g16(p + 6));
 }
 
-static void ether(struct out *o, const uint8_t *p, uint32_t n, uint32_t off)
+/* What follows a link-layer header whose type field said @type: @n bytes
+ * at @p, VLAN tags first. */
+static void payload(struct out *o, uint16_t type, const uint8_t *p, uint32_t n)
 {
-	uint16_t type;
-
-	for (;;) {
-		if (off + 2 > n) {
-			put(o, "[|ether]");
-			return;
-		}
-		type = g16(p + off);
-		if (type != 0x8100 && type != 0x88a8)
-			break;
-		if (off + 4 > n) {
+	while (type == 0x8100 || type == 0x88a8) {
+		if (n < 4) {
 			put(o, "802.1%s [|vlan]", type == 0x8100 ? "Q" : "ad");
 			return;
 		}
-		put(o, "vlan %u, ", g16(p + off + 2) & 0xfff);
-		off += 4;
+		put(o, "vlan %u, ", g16(p) & 0xfff);
+		type = g16(p + 2);
+		p += 4;
+		n -= 4;
 	}
-	off += 2;
 	switch (type) {
 	case 0x0800:
-		ipv4(o, p + off, n - off);
+		ipv4(o, p, n);
 		break;
 	case 0x86dd:
-		ipv6(o, p + off, n - off);
+		ipv6(o, p, n);
 		break;
 	case 0x0806:
-		arp(o, p + off, n - off);
+		arp(o, p, n);
 		break;
 	default:
 		if (type < 0x0600)
 			put(o, "802.3, length %u", type);
 		else
-			put(o, "ethertype 0x%04x", type);
+			put(o, "ethertype 0x%04x, length %u", type, n);
 	}
+}
+
+/* The link-layer header: where its type field is and how long it is. */
+static void link_header(struct out *o, const char *name, const uint8_t *p, uint32_t n,
+			uint32_t type_off, uint32_t hdr_len)
+{
+	if (n < hdr_len) {
+		put(o, "[|%s]", name);
+		return;
+	}
+	payload(o, g16(p + type_off), p + hdr_len, n - hdr_len);
 }
 
 char *trace_describe(const uint8_t *bytes, uint32_t caplen, int linktype, char *buf, size_t size)
@@ -190,7 +195,13 @@ char *trace_describe(const uint8_t *bytes, uint32_t caplen, int linktype, char *
 	buf[0] = '\0';
 	switch (linktype) {
 	case DLT_EN10MB:
-		ether(&o, bytes, caplen, 12);
+		link_header(&o, "ether", bytes, caplen, 12, 14);
+		break;
+	case DLT_LINUX_SLL:	/* packet type, ARPHRD, address length and 8 bytes, protocol */
+		link_header(&o, "sll", bytes, caplen, 14, 16);
+		break;
+	case DLT_LINUX_SLL2:	/* protocol first, then ifindex, ARPHRD, type, address */
+		link_header(&o, "sll2", bytes, caplen, 0, 20);
 		break;
 	case DLT_RAW:
 	case DLT_IPV4:

@@ -66,12 +66,13 @@ const char *cli_prog_src_name(const struct cli_prog_src *s);
  * and the instruction, and EXIT_INPUT. */
 int cli_prog_vm(const struct cli_prog_src *s, const struct bpfvm_prog *prog,
 		enum bpfvm_semantics sem, struct bpfvm **vm);
-/* In libpcap semantics and without -y, compile for @trace's own link type,
- * as tcpdump -r does.  (Linux semantics always hands the filter the frame
- * of a receiving Ethernet device.)  A trace that cannot be opened, or
- * standard input, keeps the default: the run itself reports the problem. */
-void cli_prog_src_follow_trace(struct cli_prog_src *s, const char *trace,
-			       enum bpfvm_semantics sem);
+/* Open @trace ("-": standard input) for a command that runs a program
+ * on it, before the program is loaded: in libpcap semantics and without -y
+ * the program is compiled for the trace's own link type, as tcpdump -r
+ * does.  (Linux semantics always hands the filter the frame of a
+ * receiving Ethernet device.)  NULL with a message if it cannot be read. */
+struct trace_reader *cli_open_trace(struct cli_prog_src *s, const char *trace,
+				    enum bpfvm_semantics sem);
 
 /* Long-option codes shared by the commands (getopt_long values). */
 enum cli_opt {

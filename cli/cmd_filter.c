@@ -206,11 +206,11 @@ static void save_record(struct trace_writer *w, const struct run_opts *o,
 	trace_write(w, rec->ts_ns, scratch, caplen, len);
 }
 
+/* Run every record of @r (opened from @path; closed here). */
 static int run_trace(const struct bpfvm *vm, struct run_opts *o, const char *path,
-		     struct run_totals *t)
+		     struct trace_reader *r, struct run_totals *t)
 {
 	char err[TRACE_ERRBUF_SIZE];
-	struct trace_reader *r;
 	struct trace_writer *w = NULL;
 	struct trace_record rec;
 	struct sim_rx_view view;
@@ -220,10 +220,6 @@ static int run_trace(const struct bpfvm *vm, struct run_opts *o, const char *pat
 	double last_progress = 0;
 	int rc = 0, status = EXIT_OK, progress;
 
-	if (trace_open(&r, path, err) != 0) {
-		cli_error("%s", err);
-		return EXIT_INPUT;
-	}
 	if (cli_view_check_trace(o->view.sem, path, trace_linktype(r)) != EXIT_OK) {
 		trace_close(r);
 		return EXIT_INPUT;
@@ -314,6 +310,7 @@ static int filter_run(int argc, char **argv)
 	struct cli_prog_src src;
 	struct bpfvm_prog prog = { 0 };
 	struct bpfvm *vm = NULL;
+	struct trace_reader *r = NULL;
 	const char *trace = NULL;
 	uint32_t v;
 	int c, rc;
@@ -379,7 +376,10 @@ static int filter_run(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
-	cli_prog_src_follow_trace(&src, trace, o.view.sem);
+	if (!(r = cli_open_trace(&src, trace, o.view.sem))) {
+		rc = EXIT_INPUT;
+		goto out;
+	}
 	rc = cli_load_prog(&src, o.view.sem, o.verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;
@@ -402,7 +402,8 @@ static int filter_run(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	rc = run_trace(vm, &o, trace, &t);
+	rc = run_trace(vm, &o, trace, r, &t);
+	r = NULL;
 	if (fflush(stdout) != 0) {
 		cli_error("cannot write to standard output");
 		rc = EXIT_INTERNAL;
@@ -413,6 +414,7 @@ static int filter_run(int argc, char **argv)
 			(unsigned long long)t.records, (unsigned long long)t.accepted,
 			(unsigned long long)t.rejected, (unsigned long long)t.dropped);
 out:
+	trace_close(r);
 	bpfvm_destroy(vm);
 	bpfvm_prog_free(&prog);
 	cli_prog_src_free(&src);

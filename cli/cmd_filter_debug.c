@@ -243,20 +243,17 @@ static int disasm_width(const struct bpfvm_prog *prog)
 	return w > 40 ? 40 : w;
 }
 
-/* Read @path up to record @index.  1 with *@rec (valid until the reader
- * is closed), 0 with a message if there is no such record, -1 on errors. */
-static int find_record(struct trace_reader **r, const char *path, uint64_t index,
+/* Read @r (opened from @path) up to record @index.  1 with *@rec (valid
+ * until the reader is closed), 0 with a message if there is no such
+ * record, -1 on errors. */
+static int find_record(struct trace_reader *r, const char *path, uint64_t index,
 		       struct trace_record *rec)
 {
 	char err[TRACE_ERRBUF_SIZE];
 	uint64_t n = 0;
 	int rc;
 
-	if (trace_open(r, path, err) != 0) {
-		cli_error("%s", err);
-		return -1;
-	}
-	while ((rc = trace_next(*r, rec, err)) == 1) {
+	while ((rc = trace_next(r, rec, err)) == 1) {
 		if (rec->index == index)
 			return 1;
 		n++;
@@ -591,14 +588,17 @@ int cmd_filter_step(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
-	cli_prog_src_follow_trace(&src, so.trace, o.sem);
+	if (!(r = cli_open_trace(&src, so.trace, o.sem))) {
+		rc = EXIT_INPUT;
+		goto out;
+	}
 	rc = cli_load_prog(&src, o.sem, 0, &prog);
 	if (rc != EXIT_OK)
 		goto out;
 	rc = cli_prog_vm(&src, &prog, o.sem, &vm);
 	if (rc != EXIT_OK)
 		goto out;
-	rc = find_record(&r, so.trace, (uint64_t)index, &rec);
+	rc = find_record(r, so.trace, (uint64_t)index, &rec);
 	if (rc <= 0) {
 		rc = EXIT_INPUT;
 		goto out;
@@ -833,26 +833,20 @@ struct diff_totals {
 	uint64_t records, differ, agree, dropped;
 };
 
-/* Run both over the trace, printing each record they disagree on. */
-static int diff_trace(struct side *sd, const struct cli_view *o, const char *path, int quiet,
-		      struct diff_totals *t)
+/* Run both over the trace @r (opened from @path), printing each record
+ * they disagree on. */
+static int diff_trace(struct side *sd, const struct cli_view *o, const char *path,
+		      struct trace_reader *r, int quiet, struct diff_totals *t)
 {
 	char err[TRACE_ERRBUF_SIZE], berr[BPFVM_ERRBUF_SIZE], what[200];
-	struct trace_reader *r;
 	struct trace_record rec;
 	struct cli_view view[2] = { *o, *o };	/* each side rewrites frames into its own */
 	int rc, status = EXIT_OK;
 	const int mixed = sd[0].sem != sd[1].sem;
 
-	if (trace_open(&r, path, err) != 0) {
-		cli_error("%s", err);
-		return EXIT_INPUT;
-	}
 	if (cli_view_check_trace(sd[0].sem, path, trace_linktype(r)) != EXIT_OK ||
-	    cli_view_check_trace(sd[1].sem, path, trace_linktype(r)) != EXIT_OK) {
-		trace_close(r);
+	    cli_view_check_trace(sd[1].sem, path, trace_linktype(r)) != EXIT_OK)
 		return EXIT_INPUT;
-	}
 	while ((rc = trace_next(r, &rec, err)) == 1) {
 		int differ, got;
 
@@ -910,7 +904,6 @@ static int diff_trace(struct side *sd, const struct cli_view *o, const char *pat
 out:
 	cli_view_free(&view[0]);
 	cli_view_free(&view[1]);
-	trace_close(r);
 	return status;
 }
 
@@ -932,6 +925,7 @@ int cmd_filter_diff(int argc, char **argv)
 	struct side sd[2];
 	struct cli_prog_src tmpl;
 	struct diff_totals t = { 0 };
+	struct trace_reader *r = NULL;
 	const char *trace = NULL;
 	int c, rc = EXIT_OK, quiet = 0, sem_set = 0, mode = 0, o0 = 0;
 
@@ -1031,19 +1025,21 @@ int cmd_filter_diff(int argc, char **argv)
 		cli_error("filter diff: no trace given (-r TRACE)");
 		return EXIT_USAGE;
 	}
-	if (!mode)
-		cli_prog_src_follow_trace(&tmpl, trace, o.sem);
+	if (!(r = cli_open_trace(&tmpl, trace, o.sem)))
+		return EXIT_INPUT;
 	sd[0].sem = sd[1].sem = o.sem;
 	if (mode) {
 		if (optind >= argc) {
 			cli_error("filter diff: %s needs an EXPRESSION",
 				  mode == OPT_OPT_VS_NOOPT ? "--opt-vs-noopt" : "--linux-ext-vs-offline");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		if ((mode == OPT_OPT_VS_NOOPT && o0) || (mode == OPT_EXT_VS_OFFLINE && tmpl.linux_ext_set)) {
 			cli_error("filter diff: %s sets that itself",
 				  mode == OPT_OPT_VS_NOOPT ? "--opt-vs-noopt" : "--linux-ext-vs-offline");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		for (int i = 0; i < 2; i++) {
 			sd[i].src = tmpl;
@@ -1066,7 +1062,8 @@ int cmd_filter_diff(int argc, char **argv)
 		if (argc - optind != 2) {
 			cli_error("filter diff: give two programs, A and B (each a file, @FILE, or one "
 				  "quoted expression), or --opt-vs-noopt EXPRESSION");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		for (int i = 0; i < 2; i++)
 			if ((rc = side_source(&sd[i], argv[optind + i], &tmpl)) != EXIT_OK)
@@ -1078,7 +1075,7 @@ int cmd_filter_diff(int argc, char **argv)
 	if (o.sock == SIM_SOCK_DGRAM && (sd[0].sem == BPFVM_LINUX || sd[1].sem == BPFVM_LINUX))
 		printf("(linux: a SOCK_DGRAM tap)\n");
 	fflush(stdout);
-	rc = diff_trace(sd, &o, trace, quiet, &t);
+	rc = diff_trace(sd, &o, trace, r, quiet, &t);
 	if (rc == EXIT_OK) {
 		printf("%s%llu records: %llu differ, %llu agree", quiet ? "" : "\n",
 		       (unsigned long long)t.records, (unsigned long long)t.differ,
@@ -1094,6 +1091,7 @@ int cmd_filter_diff(int argc, char **argv)
 		rc = EXIT_INTERNAL;
 	}
 out:
+	trace_close(r);
 	for (int i = 0; i < 2; i++) {
 		bpfvm_rec_free(&sd[i].run);
 		bpfvm_destroy(sd[i].vm);

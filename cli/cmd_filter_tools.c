@@ -175,22 +175,16 @@ struct dot_run {
 /* Run @vm over the trace, counting into @cnt; -p runs only its record.
  * Linux semantics as `filter run` models it: each record is a frame
  * arriving on the default device at a SOCK_RAW tap. */
-static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct bpfvm_cfg_count *cnt)
+static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct trace_reader *r,
+		       struct bpfvm_cfg_count *cnt)
 {
 	char err[TRACE_ERRBUF_SIZE];
-	struct trace_reader *r;
 	struct trace_record rec;
 	struct sim_rx_view view;
 	int rc, status = EXIT_OK;
 
-	if (trace_open(&r, dr->trace, err) != 0) {
-		cli_error("%s", err);
+	if (cli_view_check_trace(dr->view.sem, dr->trace, trace_linktype(r)) != EXIT_OK)
 		return EXIT_INPUT;
-	}
-	if (cli_view_check_trace(dr->view.sem, dr->trace, trace_linktype(r)) != EXIT_OK) {
-		trace_close(r);
-		return EXIT_INPUT;
-	}
 	while ((rc = trace_next(r, &rec, err)) == 1) {
 		const struct bpfvm_packet *pkt = &view.pkt;
 		uint32_t ret;
@@ -229,7 +223,6 @@ static int count_trace(const struct bpfvm *vm, struct dot_run *dr, struct bpfvm_
 				  (unsigned long long)dr->records, (long long)dr->only);
 		status = EXIT_INPUT;
 	}
-	trace_close(r);
 	return status;
 }
 
@@ -281,6 +274,7 @@ int cmd_filter_dot(int argc, char **argv)
 	struct bpfvm_cfg cfg = { 0 };
 	struct bpfvm_cfg_count cnt = { 0 };
 	struct bpfvm *vm = NULL;
+	struct trace_reader *r = NULL;
 	struct cli_dot d = { 0 };
 	enum out_format fmt = OUT_DOT;
 	const char *out = NULL;
@@ -369,7 +363,10 @@ int cmd_filter_dot(int argc, char **argv)
 	}
 	if (cli_take_expr(&src, argc, argv, optind) != 0)
 		return EXIT_INTERNAL;
-	cli_prog_src_follow_trace(&src, dr.trace, dr.view.sem);
+	if (dr.trace && !(r = cli_open_trace(&src, dr.trace, dr.view.sem))) {
+		rc = EXIT_INPUT;
+		goto out;
+	}
 	rc = cli_load_prog(&src, dr.view.sem, verbose, &prog);
 	if (rc != EXIT_OK)
 		goto out;
@@ -388,7 +385,7 @@ int cmd_filter_dot(int argc, char **argv)
 			rc = EXIT_INTERNAL;
 			goto out;
 		}
-		rc = count_trace(vm, &dr, &cnt);
+		rc = count_trace(vm, &dr, r, &cnt);
 		if (rc != EXIT_OK)
 			goto out;
 		d.count = &cnt;
@@ -422,5 +419,6 @@ out:
 	bpfvm_prog_free(&prog);
 	cli_prog_src_free(&src);
 	cli_view_free(&dr.view);
+	trace_close(r);
 	return rc;
 }

@@ -155,16 +155,19 @@ int cli_prog_vm(const struct cli_prog_src *s, const struct bpfvm_prog *prog,
 	return EXIT_INPUT;
 }
 
-void cli_prog_src_follow_trace(struct cli_prog_src *s, const char *trace,
-			       enum bpfvm_semantics sem)
+struct trace_reader *cli_open_trace(struct cli_prog_src *s, const char *trace,
+				    enum bpfvm_semantics sem)
 {
 	char err[TRACE_ERRBUF_SIZE];
 	struct trace_reader *r;
 
-	if (sem != BPFVM_LIBPCAP || s->linktype_set || !trace || strcmp(trace, "-") == 0 || trace_open(&r, trace, err) != 0)
-		return;
-	s->copts.linktype = trace_linktype(r);
-	trace_close(r);
+	if (trace_open(&r, trace, err) != 0) {
+		cli_error("%s", err);
+		return NULL;
+	}
+	if (sem == BPFVM_LIBPCAP && !s->linktype_set)
+		s->copts.linktype = trace_linktype(r);
+	return r;
 }
 
 void cli_prog_src_free(struct cli_prog_src *s)

@@ -64,7 +64,9 @@ static void test_check(void **state)
 
 /* libpcap semantics: every verdict equals bpf_filter() on the record,
  * computed here with libpcap's own compiler and interpreter. */
-static void check_libpcap_verdicts(const char *trace, const char *expr)
+/* @via_stdin: the trace comes as "-r - < TRACE", so capsim learns its
+ * link type only from the stream it reads. */
+static void check_libpcap_verdicts(const char *trace, const char *expr, int via_stdin)
 {
 	char args[512], perr[PCAP_ERRBUF_SIZE], *out, *err, *line, *save = NULL;
 	struct bpf_program fp;
@@ -73,7 +75,12 @@ static void check_libpcap_verdicts(const char *trace, const char *expr)
 	pcap_t *p;
 	unsigned long n = 0;
 
-	snprintf(args, sizeof(args), "filter run --semantics libpcap --verdicts -r %s '%s'", trace, expr);
+	if (via_stdin)
+		snprintf(args, sizeof(args),
+			 "filter run --semantics libpcap --verdicts -r - '%s' < %s", expr, trace);
+	else
+		snprintf(args, sizeof(args), "filter run --semantics libpcap --verdicts -r %s '%s'",
+			 trace, expr);
 	assert_int_equal(run(args, &out, &err), 0);
 	p = pcap_open_offline(trace, perr);
 	assert_non_null(p);
@@ -107,9 +114,9 @@ static void test_run_libpcap(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
-		check_libpcap_verdicts("traces/samples/mixed.pcap", exprs[i]);
-		check_libpcap_verdicts("traces/samples/vlan.pcap", exprs[i]);
-		check_libpcap_verdicts("traces/samples/mixed.pcapng", exprs[i]);
+		check_libpcap_verdicts("traces/samples/mixed.pcap", exprs[i], 0);
+		check_libpcap_verdicts("traces/samples/vlan.pcap", exprs[i], 0);
+		check_libpcap_verdicts("traces/samples/mixed.pcapng", exprs[i], 0);
 	}
 }
 
@@ -145,8 +152,9 @@ static void test_run_other_linktype(void **state)
 	pcap_close(dead);
 	pcap_close(in);
 	assert_true(n > 50);
-	check_libpcap_verdicts(path, "ip and udp");
-	check_libpcap_verdicts(path, "ip[9] = 6");
+	check_libpcap_verdicts(path, "ip and udp", 0);
+	check_libpcap_verdicts(path, "ip[9] = 6", 0);
+	check_libpcap_verdicts(path, "ip and udp", 1);
 }
 
 /* linux semantics: one line per record; exactly the frames shorter than an

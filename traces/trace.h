@@ -52,7 +52,7 @@ int trace_sample(const char *path, uint32_t max, uint64_t seed, struct trace_set
 		 uint64_t *total, char *errbuf);
 /* What the fuzz commands keep of a trace they run every program on (the
  * _TEXT form is for --help strings). */
-#define TRACE_SAMPLE_RECORDS 16384
+#define TRACE_SAMPLE_RECORDS 16384u
 #define TRACE_SAMPLE_RECORDS_TEXT "16384"
 void trace_set_free(struct trace_set *set);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "sysio_int.h"
 
 #define LIVE_VLAN_TAG_LEN 4 /* libpcap's PACKET_RESERVE: room to put a tag back */
 
@@ -49,9 +50,7 @@ void live_ring_opts_init(struct live_ring_opts *o)
 static int sys_fail(char *errbuf, const char *what, int e)
 {
 	snprintf(errbuf, LIVE_ERRBUF_SIZE, "live capture: %s: %s", what, strerror(e));
-	if (e == EPERM || e == EACCES)
-		return LIVE_ERR_PERM;
-	return LIVE_ERR_SYS;
+	return live_errno_class(e);
 }
 
 static int attach(int fd, const struct bpfvm_prog *prog, char *errbuf)

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "sysio_int.h"
 
 #define SENDMMSG_MAX 1024  /* UIO_MAXIOV: the kernel's cap on one sendmmsg */
 #define BATCH_MAX    32768 /* frames per batch, whatever the ring says */
@@ -109,7 +110,7 @@ void live_filter_opts_init(struct live_filter_opts *o)
 static int sys_fail(char *errbuf, const char *what, int e)
 {
 	snprintf(errbuf, LIVE_ERRBUF_SIZE, "live filter: %s: %s", what, strerror(e));
-	return e == EPERM || e == EACCES ? LIVE_ERR_PERM : LIVE_ERR_SYS;
+	return live_errno_class(e);
 }
 
 static int open_sender(struct live_filter *lf, char *errbuf)

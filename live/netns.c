@@ -58,14 +58,12 @@ const char *live_error_name(int err)
 	}
 }
 
-/* errno of a failed namespace or socket call -> enum live_error. */
+/* errno of a failed namespace or socket call -> enum live_error.  EINVAL
+ * too means no support here: unshare() gives it for a namespace type the
+ * kernel was built without. */
 static int errno_class(int e)
 {
-	if (e == EPERM || e == EACCES)
-		return LIVE_ERR_PERM;
-	if (e == ENOSYS || e == EOPNOTSUPP || e == EAFNOSUPPORT || e == EINVAL)
-		return LIVE_ERR_NOSUPPORT;
-	return LIVE_ERR_SYS;
+	return e == EINVAL ? LIVE_ERR_NOSUPPORT : live_errno_class(e);
 }
 
 static int fail(char *errbuf, int code, const char *what, int e)

@@ -3,6 +3,7 @@
  * (sysio_int.h).
  */
 #include "sysio_int.h"
+#include "live.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,4 +82,13 @@ int live_write_sysctl(const char *path, const char *val)
 	e = errno;
 	close(fd);
 	return w < 0 ? e : 0;
+}
+
+int live_errno_class(int e)
+{
+	if (e == EPERM || e == EACCES)
+		return LIVE_ERR_PERM;
+	if (e == ENOSYS || e == EOPNOTSUPP || e == EAFNOSUPPORT)
+		return LIVE_ERR_NOSUPPORT;
+	return LIVE_ERR_SYS;
 }

@@ -1,8 +1,8 @@
 /*
- * sysio_int.h - the small pieces of kernel I/O that netns.c (the live
- * filter's namespace) and topo.c (a scenario's namespaces) share:
- * rtnetlink requests and sysctl writes.  Private to live/.  They return 0
- * or an errno; the callers turn that into their own messages.
+ * sysio_int.h - the small pieces of kernel I/O that live/ shares:
+ * rtnetlink requests, sysctl writes, and what a failed call's errno means.
+ * Private to live/.  They return 0 or an errno; the callers turn that into
+ * their own messages.
  */
 #ifndef CAPSIM_LIVE_SYSIO_INT_H
 #define CAPSIM_LIVE_SYSIO_INT_H
@@ -35,5 +35,10 @@ int live_nl_talk(int fd, struct live_nlreq *b);
  * 0, also when the file does not exist (no IPv6 in this kernel: nothing to
  * set), or the errno of open or write. */
 int live_write_sysctl(const char *path, const char *val);
+
+/* The enum live_error a failed system call's errno stands for: no
+ * permission (EPERM, EACCES), not in this kernel (ENOSYS, EOPNOTSUPP,
+ * EAFNOSUPPORT), or anything else. */
+int live_errno_class(int e);
 
 #endif

@@ -48,22 +48,13 @@
 #include "scn_int.h"
 #include "sysio_int.h"
 
-static int errno_class(int e)
-{
-	if (e == EPERM || e == EACCES)
-		return LIVE_ERR_PERM;
-	if (e == ENOSYS || e == EOPNOTSUPP || e == EAFNOSUPPORT)
-		return LIVE_ERR_NOSUPPORT;
-	return LIVE_ERR_SYS;
-}
-
 static int fail(char *errbuf, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(char *errbuf, int e, const char *fmt, ...)
 {
 	char what[160];
 	va_list ap;
-	int code = errno_class(e);
+	int code = live_errno_class(e);
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "scn_int.h"
+#include "sysio_int.h"
 
 #define REPLAY_MAX 1000000	/* records read from one replay file */
 
@@ -85,7 +86,7 @@ static int sys_fail(char *errbuf, int e, const char *what, unsigned line)
 {
 	snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: traffic line %u: %s: %s", line, what,
 		 strerror(e));
-	return e == EPERM || e == EACCES ? LIVE_ERR_PERM : LIVE_ERR_SYS;
+	return live_errno_class(e);
 }
 
 static void sockaddr_of(const struct sim_scn_addr *a, uint16_t port, struct sockaddr_storage *ss,

@@ -32,6 +32,9 @@ int cmd_fuzz_compiler(int argc, char **argv);
 /* Print "capsim: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* errno's symbolic name ("EPERM"), "0", or "unknown errno". */
+const char *cli_errno_name(int e);
+
 /* Read a whole file ("-" is standard input), NUL-terminated.  NULL and a
  * message naming @path in @err on failure; the caller frees. */
 char *cli_read_file(const char *path, size_t *len, char *err, size_t errsize);

@@ -252,16 +252,6 @@ static void show_progress(void *ctx, const struct live_fuzz_stats *st)
 
 /* ---- printing --------------------------------------------------------- */
 
-static const char *errno_name(int e)
-{
-	const char *n;
-
-	if (e == 0)
-		return "0";
-	n = strerrorname_np(e);
-	return n ? n : "?";
-}
-
 /* @prog in @fmt as a string (the caller frees), or NULL. */
 static char *prog_text(const struct bpfvm_prog *prog, enum bpfvm_format fmt)
 {
@@ -363,7 +353,7 @@ static void print_finding(const struct fp_cli *cl, size_t n, const struct live_f
 	if (f->kernel_errno == 0)
 		printf("  kernel:       accepts\n");
 	else
-		printf("  kernel:       refuses: %s (%s)\n", errno_name(f->kernel_errno),
+		printf("  kernel:       refuses: %s (%s)\n", cli_errno_name(f->kernel_errno),
 		       strerror(f->kernel_errno));
 	print_prog("program", &f->minimized, 1);
 	if (cl->verbose && f->reproduced)
@@ -546,7 +536,7 @@ static json_t *json_finding(const struct live_fuzz_finding *f)
 					     ? json_pack("{s:b}", "accepts", 1)
 					     : json_pack("{s:b, s:i, s:s}", "accepts", 0, "errno",
 							 f->kernel_errno, "errno_name",
-							 errno_name(f->kernel_errno)));
+							 cli_errno_name(f->kernel_errno)));
 	if (f->phase == LIVE_FUZZ_PHASE_EXEC) {
 		json_t *fr = json_pack("{s:i, s:o}", "len", (json_int_t)f->frame_len, "bytes",
 				       json_hex(f->frame, f->frame_len));

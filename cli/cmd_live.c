@@ -63,13 +63,6 @@ struct lf_out {
 	uint64_t printed;
 };
 
-static const char *errno_name(int e)
-{
-	const char *n = e > 0 ? strerrorname_np(e) : NULL;
-
-	return n ? n : "unknown errno";
-}
-
 static const char *pkttype_name(uint8_t t)
 {
 	static const char *const names[] = { "host", "broadcast", "multicast", "otherhost",
@@ -400,7 +393,7 @@ static void print_summary(FILE *f, const struct live_compare_totals *t,
 	if (t->not_sendable) {
 		fprintf(f, " (");
 		for (size_t i = 0; i < t->n_send_errors; i++)
-			fprintf(f, "%s%s %llu", i ? ", " : "", errno_name(t->send_errors[i].err),
+			fprintf(f, "%s%s %llu", i ? ", " : "", cli_errno_name(t->send_errors[i].err),
 				(unsigned long long)t->send_errors[i].count);
 		if (t->other_send_errors)
 			fprintf(f, ", other %llu", (unsigned long long)t->other_send_errors);
@@ -433,7 +426,7 @@ static json_t *json_summary(const struct live_compare_totals *t,
 	json_t *root = json_object(), *errs = json_object(), *asp = json_object();
 
 	for (size_t i = 0; i < t->n_send_errors; i++)
-		json_object_set_new(errs, errno_name(t->send_errors[i].err),
+		json_object_set_new(errs, cli_errno_name(t->send_errors[i].err),
 				    json_integer((json_int_t)t->send_errors[i].count));
 	if (t->other_send_errors)
 		json_object_set_new(errs, "other", json_integer((json_int_t)t->other_send_errors));

@@ -287,3 +287,10 @@ void cli_trace_progress(const struct trace_reader *r, uint64_t n, const char *wh
 	else
 		fprintf(stderr, "\rcapsim: %llu %s", (unsigned long long)n, what);
 }
+
+const char *cli_errno_name(int e)
+{
+	const char *n = e > 0 ? strerrorname_np(e) : NULL;
+
+	return e == 0 ? "0" : n ? n : "unknown errno";
+}

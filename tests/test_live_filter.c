@@ -664,22 +664,6 @@ static void test_two_at_once(void **state)
 /* ------------------------------------------------------------------ */
 /* Part two: the model against the kernel. */
 
-/* Programs reading values the kernel does not make reproducible. */
-static int reads_unreproducible(const struct bpfvm_prog *p)
-{
-	for (uint32_t i = 0; i < p->len; i++) {
-		const struct bpfvm_insn *in = &p->insns[i];
-
-		if (BPF_CLASS(in->code) != BPF_LD || BPF_MODE(in->code) != BPF_ABS)
-			continue;
-		if (in->k == (uint32_t)SKF_AD_OFF + SKF_AD_RXHASH ||
-		    in->k == (uint32_t)SKF_AD_OFF + SKF_AD_CPU ||
-		    in->k == (uint32_t)SKF_AD_OFF + SKF_AD_RANDOM)
-			return 1;
-	}
-	return 0;
-}
-
 struct diff {
 	size_t compared, mismatches, printed;
 	size_t delivered, truncated, dropped; /* how the kernel's verdicts spread */
@@ -797,7 +781,7 @@ static void differential(enum sim_sock_type type, int sock_type, int programs, u
 		int r;
 
 		bpfvm_progen(&p, BPFVM_DEFECT_NONE, &go, &rng);
-		if (reads_unreproducible(&p)) {
+		if (live_prog_unreproducible(&p) >= 0) {
 			skipped++;
 			bpfvm_prog_free(&p);
 			continue;

@@ -348,8 +348,10 @@ static void test_unprivileged(void **state)
 
 	(void)state;
 	SKIP_UNLESS_ROOT();
-	if (access("/usr/bin/setpriv", X_OK) != 0)
+	if (access("/usr/bin/setpriv", X_OK) != 0) {
+		print_message("no /usr/bin/setpriv (util-linux) to drop root with: skipped\n");
 		skip();
+	}
 	/* Everything the unprivileged run reads must be readable to it. */
 	assert_int_equal(chmod(tmpdir, 0755), 0);
 	write_file("pkttype.asm", pkttype_prog, prog, sizeof(prog));

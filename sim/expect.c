@@ -150,23 +150,6 @@ static int func_known(const char *func)
 	return 0;
 }
 
-static void put(char *buf, size_t size, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void put(char *buf, size_t size, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, size - *off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*off = *off + (size_t)n < size ? *off + (size_t)n : size;
-}
-
 /* The counter names host @hi has, grouped: "DEV.X for DEV in lo, eth0;
  * ...", into @buf. */
 static void valid_names(const struct sim_collect *c, unsigned hi, char *buf, size_t size)
@@ -176,27 +159,27 @@ static void valid_names(const struct sim_collect *c, unsigned hi, char *buf, siz
 	int n = 0;
 
 	buf[0] = '\0';
-	put(buf, size, &off, "DEV.X for DEV in");
+	sim_bufput(buf, size, &off, "DEV.X for DEV in");
 	for (unsigned d = 0; d < h->ndevs; d++)
-		put(buf, size, &off, "%s %s", d ? "," : "", h->devs[d]->name);
-	put(buf, size, &off, " and X in rx_packets, rx_bytes, rx_dropped, rx_missed_errors, "
+		sim_bufput(buf, size, &off, "%s %s", d ? "," : "", h->devs[d]->name);
+	sim_bufput(buf, size, &off, " and X in rx_packets, rx_bytes, rx_dropped, rx_missed_errors, "
 			     "tx_packets, tx_bytes, tx_dropped, qdisc_drops, rx_errors, tx_errors, "
 			     "rx_length_errors; softnet.X");
 	for (unsigned i = 0; i < h->ncpus; i++)
-		put(buf, size, &off, ", cpu%u.X", i);
-	put(buf, size, &off, " for X in processed, dropped, time_squeeze");
+		sim_bufput(buf, size, &off, ", cpu%u.X", i);
+	sim_bufput(buf, size, &off, " for X in processed, dropped, time_squeeze");
 	for (unsigned t = 0; t < c->ntaps; t++)
 		if (c->taps[t].host == hi)
-			put(buf, size, &off, "%s %s", n++ ? "," : "; TAP.X for TAP in", c->taps[t].tap->name);
+			sim_bufput(buf, size, &off, "%s %s", n++ ? "," : "; TAP.X for TAP in", c->taps[t].tap->name);
 	if (n)
-		put(buf, size, &off, " and X in tp_packets, tp_drops, tp_freeze_q_cnt, captured, "
+		sim_bufput(buf, size, &off, " and X in tp_packets, tp_drops, tp_freeze_q_cnt, captured, "
 				     "received, dropped");
 	n = 0;
 	for (const struct sim_sock *sk = h->socks; sk; sk = sk->next)
-		put(buf, size, &off, "%s %s", n++ ? "," : "; SOCK.X for SOCK in", sk->name);
+		sim_bufput(buf, size, &off, "%s %s", n++ ? "," : "; SOCK.X for SOCK in", sk->name);
 	if (n)
-		put(buf, size, &off, " and X in received, read, drops");
-	put(buf, size, &off, "; rule.NAME for each rule of the host");
+		sim_bufput(buf, size, &off, " and X in received, read, drops");
+	sim_bufput(buf, size, &off, "; rule.NAME for each rule of the host");
 }
 
 int sim_expect_check(const struct sim_session *s, char *errbuf, size_t errsize)

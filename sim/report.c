@@ -40,10 +40,7 @@ static void tap_who(const struct sim_session *s, const struct sim_ses_tap *t, ch
 }
 
 /* Append to @buf at *@off. */
-static void put(char *buf, size_t size, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void put(char *buf, size_t size, size_t *off, const char *fmt, ...)
+void sim_bufput(char *buf, size_t size, size_t *off, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -79,42 +76,42 @@ static void explain(const struct sim_session *s, const struct sim_ses_drop *d, c
 			if (!d->ringfull[t])
 				continue;
 			tap_who(s, &c->taps[t], who, sizeof(who));
-			put(buf, size, &off, "%s lost its copy of %llu packet%s: its %s had no room. ",
+			sim_bufput(buf, size, &off, "%s lost its copy of %llu packet%s: its %s had no room. ",
 			    who, (unsigned long long)d->ringfull[t],
 			    plural(d->ringfull[t]),
 			    sim_tap_ring(c->taps[t].tap) ? "ring" : "receive buffer");
 		}
-		put(buf, size, &off,
+		sim_bufput(buf, size, &off,
 		    "Only the tap's copy is gone - the packet itself went on. tp_drops counts them, and "
 		    "tcpdump reports them as \"packets dropped by kernel\".");
 		return;
 	}
 	if (d->reason == SIM_DROP_RX_MISSED) {
-		put(buf, size, &off,
+		sim_bufput(buf, size, &off,
 		    "The NIC had no free receive descriptor, so these frames never became an skb: no "
 		    "tap can see them. Only the driver's rx_missed_errors (ethtool -S) counts them; "
 		    "tcpdump shows them only as \"dropped by interface\", and only in promiscuous mode.");
 		return;
 	}
 	if (sim_stages[d->stage].visible == 0) {
-		put(buf, size, &off,
+		sim_bufput(buf, size, &off,
 		    "Before %s hands packets to the taps, so no tap on %s saw them here - tcpdump "
 		    "cannot show a packet the kernel dropped before handing it to the taps.",
 		    taps_fn, host);
 	} else if (sim_stages[d->stage].visible == 1) {
-		put(buf, size, &off, "After the ptype_all taps in %s:", taps_fn);
+		sim_bufput(buf, size, &off, "After the ptype_all taps in %s:", taps_fn);
 	} else {
-		put(buf, size, &off, "At a stage that is no tap point.");
+		sim_bufput(buf, size, &off, "At a stage that is no tap point.");
 	}
 	for (unsigned t = 0; t < c->ntaps; t++) {
 		if (!d->copied[t])
 			continue;
 		tap_who(s, &c->taps[t], who, sizeof(who));
 		if (sim_stages[d->stage].visible == 1 && c->taps[t].host == d->host)
-			put(buf, size, &off, " %s saw %llu of them although they were dropped.", who,
+			sim_bufput(buf, size, &off, " %s saw %llu of them although they were dropped.", who,
 			    (unsigned long long)d->copied[t]);
 		else
-			put(buf, size, &off, " %s had captured %llu of them earlier on their way.", who,
+			sim_bufput(buf, size, &off, " %s had captured %llu of them earlier on their way.", who,
 			    (unsigned long long)d->copied[t]);
 		any = 1;
 	}
@@ -122,12 +119,12 @@ static void explain(const struct sim_session *s, const struct sim_ses_drop *d, c
 		if (!d->filtered[t])
 			continue;
 		tap_who(s, &c->taps[t], who, sizeof(who));
-		put(buf, size, &off, " The filter of %s rejected %llu of them.", who,
+		sim_bufput(buf, size, &off, " The filter of %s rejected %llu of them.", who,
 		    (unsigned long long)d->filtered[t]);
 		any = 1;
 	}
 	if (!any && sim_stages[d->stage].visible == 1)
-		put(buf, size, &off, " no tap on %s took a copy (none was open where they passed).",
+		sim_bufput(buf, size, &off, " no tap on %s took a copy (none was open where they passed).",
 		    host);
 }
 

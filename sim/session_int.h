@@ -177,6 +177,10 @@ int sim_collect_tap(const struct sim_collect *c, const char *host, const char *n
 int sim_collect_host(const struct sim_collect *c, const char *name);
 /* "OUTPUT" for a netfilter stage, "" for the others. */
 const char *sim_stage_hook_name(enum sim_stage st);
+/* Append printf output at *@off in @buf (@size bytes), moving *@off on;
+ * what does not fit is cut, and later calls add nothing. */
+void sim_bufput(char *buf, size_t size, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* expect.c */
 /* Every counter of host @h of @w, with the collector's tap read-outs. */

@@ -1586,10 +1586,7 @@ static void compare_counters(struct live_scn_result *r, const struct sim_session
 
 				vals(x, 1, m, 1, k);
 				note(x, "/proc/net/softnet_stat is per CPU for the whole machine, not "
-					"per namespace: compared as happened / did not%s",
-				     c == 2 && m ? "; the model's NAPI budget runs out on its NIC "
-						   "ring, a veth has no ring to poll"
-						 : "");
+					"per namespace: compared as happened / did not");
 			}
 		}
 		/* Sockets: a real application's reads are real timing; at the

@@ -190,11 +190,17 @@ struct sim_napi {
 	uint8_t scheduled;		/* NAPI_STATE_SCHED */
 };
 
+struct sim_napi_list {
+	struct sim_napi *head, *tail;
+};
+
 /* struct softnet_data, one per CPU. */
 struct sim_cpu {
 	struct sim_host *host;
 	int id;
-	struct sim_napi *poll_head, *poll_tail;	/* sd->poll_list */
+	struct sim_napi_list poll;	/* sd->poll_list */
+	struct sim_napi_list run;	/* the running net_rx_action()'s own list */
+	struct sim_napi_list repoll;	/* ...and the NAPIs it polls again next run */
 	struct sim_queue backlog;	/* input_pkt_queue, limit netdev_max_backlog */
 	struct sim_napi backlog_napi;
 	uint8_t softirq_pending;	/* NET_RX_SOFTIRQ raised */

@@ -23,6 +23,42 @@
 
 #define VLAN_HLEN 4
 
+/* ---- NAPI lists (list_head, in the order the kernel keeps them) ---- */
+
+static void napi_list_add_tail(struct sim_napi_list *l, struct sim_napi *n)
+{
+	n->next = NULL;
+	if (l->tail)
+		l->tail->next = n;
+	else
+		l->head = n;
+	l->tail = n;
+}
+
+static struct sim_napi *napi_list_pop(struct sim_napi_list *l)
+{
+	struct sim_napi *n = l->head;
+
+	l->head = n->next;
+	if (!l->head)
+		l->tail = NULL;
+	n->next = NULL;
+	return n;
+}
+
+/* list_splice_tail_init(@from, @to). */
+static void napi_list_splice_tail(struct sim_napi_list *to, struct sim_napi_list *from)
+{
+	if (!from->head)
+		return;
+	if (to->tail)
+		to->tail->next = from->head;
+	else
+		to->head = from->head;
+	to->tail = from->tail;
+	from->head = from->tail = NULL;
+}
+
 /* ---- the NIC and its interrupt ------------------------------------- */
 
 /*
@@ -49,12 +85,7 @@ static void napi_schedule(struct sim_world *w, struct sim_napi *napi, sim_ns t)
 	if (napi->scheduled)
 		return;
 	napi->scheduled = 1;
-	napi->next = NULL;
-	if (napi->cpu->poll_tail)
-		napi->cpu->poll_tail->next = napi;
-	else
-		napi->cpu->poll_head = napi;
-	napi->cpu->poll_tail = napi;
+	napi_list_add_tail(&napi->cpu->poll, napi);
 	raise_net_rx(w, napi->cpu, t);
 }
 
@@ -139,14 +170,23 @@ int sim_netif_rx(struct sim_ctx *c, struct sim_skb *skb)
 
 /* ---- net_rx_action ------------------------------------------------- */
 
-static void poll_list_remove_head(struct sim_cpu *cpu)
+/* The end of a net_rx_action() run: what it did not reach, then what was
+ * scheduled meanwhile, then what used its whole weight go back on the
+ * poll list, and NET_RX_SOFTIRQ is raised again if that is not empty
+ * (__do_softirq's restart, or ksoftirqd). */
+static void end_run(struct sim_world *w, struct sim_cpu *cpu, sim_ns t)
 {
-	struct sim_napi *n = cpu->poll_head;
+	struct sim_napi_list l = cpu->run;
 
-	cpu->poll_head = n->next;
-	if (!cpu->poll_head)
-		cpu->poll_tail = NULL;
-	n->next = NULL;
+	cpu->run.head = cpu->run.tail = NULL;
+	napi_list_splice_tail(&l, &cpu->poll);
+	napi_list_splice_tail(&l, &cpu->repoll);
+	cpu->poll = l;
+	cpu->in_run = 0;
+	if (cpu->poll.head) {
+		cpu->softirq_pending = 1;
+		sim_schedule(w, t, SIM_EV_SOFTIRQ, cpu, NULL);
+	}
 }
 
 /* The driver's receive: eth_type_trans() sets pkt_type and protocol and
@@ -169,12 +209,18 @@ static void driver_receive(struct sim_ctx *c, struct sim_skb *skb)
 
 /*
  * One step of net_rx_action(): one packet from the NAPI at the head of
- * the poll list.  A NAPI's poll ends when its queue is empty
- * (napi_complete_done: off the list, the device's IRQ re-enabled) or when
- * it has done its weight (moved to the tail: repoll).  After each poll the
- * kernel checks the budget and the time limit; running out of either
- * counts time_squeeze, even when nothing was left to do, and the rest
- * waits for the next softirq run.
+ * the run's list.  A run takes the poll list as it finds it and polls
+ * each NAPI on it once: a poll ends when the NAPI has done its weight
+ * (set aside for the next run, even if its queue is now empty: the
+ * driver - or process_backlog - returns the weight without
+ * napi_complete_done(), and __napi_poll() repolls it) or when its queue
+ * is empty (napi_complete_done: off the list, the device's IRQ
+ * re-enabled).  NAPIs scheduled during the run are polled in it only once
+ * nothing was set aside.  After each poll the kernel checks the budget
+ * and the time limit; running out of either counts time_squeeze, even
+ * when nothing was left to do.  So one NAPI alone never exhausts
+ * netdev_budget (300) with its weight (64): the budget runs out only when
+ * several NAPIs share the CPU.
  */
 void sim_ev_softirq(struct sim_world *w, struct sim_cpu *cpu)
 {
@@ -193,12 +239,15 @@ void sim_ev_softirq(struct sim_world *w, struct sim_cpu *cpu)
 		cpu->in_run = 1;
 		cpu->budget = (int)h->sysctl.netdev_budget;
 		cpu->time_limit = c.t + (sim_ns)h->sysctl.netdev_budget_usecs * 1000;
+		napi_list_splice_tail(&cpu->run, &cpu->poll);
 	}
-	napi = cpu->poll_head;
-	if (!napi) {
-		cpu->in_run = 0;
+	if (!cpu->run.head && !cpu->repoll.head)	/* "goto start" */
+		napi_list_splice_tail(&cpu->run, &cpu->poll);
+	if (!cpu->run.head) {
+		end_run(w, cpu, c.t);
 		return;
 	}
+	napi = cpu->run.head;
 	skb = sim_queue_pop(napi->dev ? &napi->dev->rx_ring : &cpu->backlog);
 	if (skb) {
 		napi->work++;
@@ -212,37 +261,25 @@ void sim_ev_softirq(struct sim_world *w, struct sim_cpu *cpu)
 		else
 			sim_netif_receive_skb_core(&c, skb);
 	}
-	if ((napi->dev ? napi->dev->rx_ring.len : cpu->backlog.len) == 0) {
+	if (napi->work >= napi->weight) {
+		napi_list_add_tail(&cpu->repoll, napi_list_pop(&cpu->run));
+		napi->work = 0;
+		poll_done = 1;
+	} else if ((napi->dev ? napi->dev->rx_ring.len : cpu->backlog.len) == 0) {
 		/* napi_complete_done(): the device may interrupt again. */
-		poll_list_remove_head(cpu);
+		napi_list_pop(&cpu->run);
 		napi->scheduled = 0;
 		napi->work = 0;
 		if (napi->dev)
 			napi->dev->irq_enabled = 1;
 		poll_done = 1;
-	} else if (napi->work >= napi->weight) {
-		poll_list_remove_head(cpu);
-		napi->work = 0;
-		napi->next = NULL;
-		if (cpu->poll_tail)
-			cpu->poll_tail->next = napi;
-		else
-			cpu->poll_head = napi;
-		cpu->poll_tail = napi;
-		poll_done = 1;
 	}
 	cpu->busy_until = c.t;
 	if (poll_done && (cpu->budget <= 0 || c.t >= cpu->time_limit)) {
 		cpu->time_squeeze++;
-		cpu->in_run = 0;
-		if (cpu->poll_head) {	/* __raise_softirq_irqoff: ksoftirqd goes on */
-			cpu->softirq_pending = 1;
-			sim_schedule(w, c.t, SIM_EV_SOFTIRQ, cpu, NULL);
-		}
-	} else if (cpu->poll_head) {
-		sim_schedule(w, c.t, SIM_EV_SOFTIRQ, cpu, NULL);
+		end_run(w, cpu, c.t);
 	} else {
-		cpu->in_run = 0;
+		sim_schedule(w, c.t, SIM_EV_SOFTIRQ, cpu, NULL);
 	}
 	/* Frames that came while the IRQ was masked raise it now. */
 	if (poll_done && napi->dev)

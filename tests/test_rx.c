@@ -104,17 +104,43 @@ static void test_budget_and_squeeze(void **state)
 
 	(void)state;
 	eth->rx_ring.limit = 4096;
-	/* A burst of 1000 frames at once: NAPI polls 64 at a time; the run
-	 * stops after netdev_budget (300) packets: time_squeeze. */
+	/* A burst of 1000 frames at once on one device: each net_rx_action
+	 * run polls its NAPI once, 64 packets, and sets it aside for the
+	 * next run; one NAPI never spends netdev_budget (300). */
 	for (int i = 0; i < 1000; i++)
 		arrive(w, eth, 1000, frame(w, 0x88b5, NULL, 0));
 	sim_world_run(w, 0);
 	cpu = &w->hosts[0]->cpu[0];
 	assert_int_equal(cpu->processed, 1000);
-	/* Runs of 300: 300, 300, 300, then 100 (the last poll of 64 ends at
-	 * budget 300 exactly, which still counts). */
-	assert_int_equal(cpu->time_squeeze, 3);
+	assert_int_equal(cpu->time_squeeze, 0);
 	assert_int_equal(k.stage[SIM_ST_HARD_IRQ], 1);	/* masked until NAPI completes */
+	sim_world_free(w);
+
+	/* Five devices, 200 frames each, all on the poll list: a run polls
+	 * each once, 64 apiece, and the fifth poll takes the budget below
+	 * zero (320 > 300): time_squeeze.  Runs 1-3 end so (200 = 3 x 64 +
+	 * 8); run 4 takes the last 8 of each and completes them all. */
+	w = world(&k, &o, &eth);
+	struct sim_dev *more[4];
+
+	eth->rx_ring.limit = 4096;
+	for (int d = 0; d < 4; d++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "eth%d", d + 1);
+		more[d] = sim_dev_new(w->hosts[0], name, SIM_DEV_ETHER);
+		more[d]->rx_ring.limit = 4096;
+		memcpy(more[d]->mac, mac_a, 6);
+	}
+	for (int i = 0; i < 200; i++) {
+		arrive(w, eth, 1000, frame(w, 0x88b5, NULL, 0));
+		for (int d = 0; d < 4; d++)
+			arrive(w, more[d], 1000, frame(w, 0x88b5, NULL, 0));
+	}
+	sim_world_run(w, 0);
+	cpu = &w->hosts[0]->cpu[0];
+	assert_int_equal(cpu->processed, 1000);
+	assert_int_equal(cpu->time_squeeze, 3);
 	sim_world_free(w);
 
 	/* netdev_budget_usecs: 100 frames costing 50 us each exceed 2000 us. */

@@ -62,9 +62,9 @@ struct bpfvm_opinfo {
 	const char *mnemonic;	/* bpf_asm/tcpdump -d spelling, NULL if no such opcode */
 	uint8_t operand;	/* enum bpfvm_operand */
 	uint8_t size;		/* bytes a packet load reads (1, 2, 4), else 0 */
-	uint8_t linux_ok;	/* the kernel's chk_code_allowed() accepts it */
-	uint8_t libpcap_ok;	/* libpcap's bpf_filter() executes it (bpf_validate()
-				 * accepts far more: see verify.c) */
+	uint8_t linux_ok;	/* the kernel's chk_code_allowed() accepts it, and
+				 * libpcap's bpf_filter() executes it (the same
+				 * set; bpf_validate() accepts far more: verify.c) */
 };
 
 /* Entry for any 16-bit code; never NULL (an all-zero entry for unknown codes). */

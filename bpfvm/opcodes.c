@@ -4,17 +4,16 @@
  * The kernel whitelists classic opcodes in chk_code_allowed()
  * (net/core/filter.c); this table carries the same set, plus what the
  * disassembler, the assembler and the fuzzers need to know about each.
- * libpcap's bpf_validate() (bpf_filter.c) checks class and mode fields but
- * not every combination; libpcap_ok records what its bpf_filter() executes.
+ * libpcap's bpf_filter() (bpf_filter.c) switches on the same exact codes
+ * and aborts on any other, so the one set serves both; its bpf_validate()
+ * checks class and mode fields only and accepts far more (see verify.c).
  */
 #include "bpfvm.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define OP(c, m, opnd, sz, lx, lp) \
-	[c] = { .mnemonic = (m), .operand = (opnd), .size = (sz), .linux_ok = (lx), .libpcap_ok = (lp) }
-#define BOTH(c, m, opnd, sz) OP(c, m, opnd, sz, 1, 1)
+#define BOTH(c, m, opnd, sz) [c] = { .mnemonic = (m), .operand = (opnd), .size = (sz), .linux_ok = 1 }
 
 static const struct bpfvm_opinfo optab[256] = {
 	/* Loads into A. */

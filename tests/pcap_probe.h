@@ -35,8 +35,8 @@ static inline void pcap_probe_step(const struct bpfvm_step *st, void *ctx)
 		return;
 	}
 	in = &p->insns[st->pc];
-	if (!bpfvm_opinfo(in->code)->libpcap_ok)
-		p->unsafe = 1;	/* bpf_filter() aborts */
+	if (!bpfvm_opinfo(in->code)->linux_ok)
+		p->unsafe = 1;	/* bpf_filter() aborts on a code outside the set */
 	if ((in->code == (BPF_LD | BPF_MEM) || in->code == (BPF_LDX | BPF_MEM)) &&
 	    (in->k >= 16 || !(p->written & (1u << in->k))))
 		p->unsafe = 1;	/* reads an uninitialised cell */

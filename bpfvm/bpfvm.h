@@ -77,6 +77,12 @@ size_t bpfvm_linux_codes(const uint16_t **codes);
  * ld/ldh/ldb [SKF_AD_OFF + @skf_ad], the only way classic BPF reads it. */
 int bpfvm_prog_uses_ancillary(const struct bpfvm_prog *prog, uint32_t skf_ad);
 
+/* 1 if the load offset @k is one of the ancillary fields the kernel's
+ * bpf_anc_helper() (include/linux/filter.h) knows: SKF_AD_OFF plus a
+ * multiple of 4 below SKF_AD_MAX.  Any other k at or above SKF_AD_OFF is
+ * refused by the verifier. */
+int bpfvm_is_ancillary(uint32_t k);
+
 /* Ancillary loads: the name after '#' in bpf_asm (e.g. "proto" for
  * SKF_AD_PROTOCOL) for an offset in [0, SKF_AD_MAX), or NULL. */
 const char *bpfvm_ancillary_name(uint32_t skf_ad);

@@ -215,31 +215,6 @@ struct bpfvm {
 /* ------------------------------------------------------------------ */
 /* Decoding. */
 
-/* bpf_anc_helper()'s list (include/linux/filter.h). */
-static int is_ancillary(uint32_t k)
-{
-	switch (k - (uint32_t)SKF_AD_OFF) {
-	case SKF_AD_PROTOCOL:
-	case SKF_AD_PKTTYPE:
-	case SKF_AD_IFINDEX:
-	case SKF_AD_NLATTR:
-	case SKF_AD_NLATTR_NEST:
-	case SKF_AD_MARK:
-	case SKF_AD_QUEUE:
-	case SKF_AD_HATYPE:
-	case SKF_AD_RXHASH:
-	case SKF_AD_CPU:
-	case SKF_AD_ALU_XOR_X:
-	case SKF_AD_VLAN_TAG:
-	case SKF_AD_VLAN_TAG_PRESENT:
-	case SKF_AD_PAY_OFFSET:
-	case SKF_AD_RANDOM:
-	case SKF_AD_VLAN_TPID:
-		return 1;
-	}
-	return 0;
-}
-
 /* Index of a load width in the fused-op order (W, H, B). */
 static int size_index(uint8_t size)
 {
@@ -254,7 +229,7 @@ static void decode_abs(struct bpfvm_dinsn *d, uint8_t size, enum bpfvm_semantics
 
 	d->size = size;
 	if (sem == BPFVM_LINUX) {
-		if (is_ancillary(d->k)) {
+		if (bpfvm_is_ancillary(d->k)) {
 			/* convert_bpf_extensions(): k picks the field, the
 			 * size is ignored. */
 			d->op = BPFVM_I_ANC;

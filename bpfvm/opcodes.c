@@ -114,6 +114,13 @@ static const char *const ancillary[SKF_AD_MAX / 4] = {
 	[SKF_AD_VLAN_TPID / 4] = "vlan_tpid",
 };
 
+int bpfvm_is_ancillary(uint32_t k)
+{
+	uint32_t off = k - (uint32_t)SKF_AD_OFF;
+
+	return k >= (uint32_t)SKF_AD_OFF && off < SKF_AD_MAX && off % 4 == 0;
+}
+
 const char *bpfvm_ancillary_name(uint32_t skf_ad)
 {
 	if (skf_ad >= SKF_AD_MAX || skf_ad % 4)

@@ -157,10 +157,8 @@ static void record_step(const struct bpfvm_step *st, void *ctx)
 		s->load_failed = st->load_failed;
 		resolve_load(s, in, r->pkt, r->sem);
 	} else if (r->sem == BPFVM_LINUX && BPF_CLASS(in->code) == BPF_LD &&
-		   BPF_MODE(in->code) == BPF_ABS && in->k >= (uint32_t)SKF_AD_OFF &&
-		   in->k - (uint32_t)SKF_AD_OFF < SKF_AD_MAX) {
-		/* An ancillary load: the interpreter decoded it as one (only
-		 * the ones bpf_anc_helper() knows pass the verifier). */
+		   BPF_MODE(in->code) == BPF_ABS && bpfvm_is_ancillary(in->k)) {
+		/* An ancillary load: the interpreter decoded it as one. */
 		s->anc = (int8_t)(in->k - (uint32_t)SKF_AD_OFF);
 	}
 }

@@ -87,15 +87,6 @@ static const uint8_t linux_rule[256] = {
 	[BPF_LD | BPF_B | BPF_ABS] = LR_LDABS,
 };
 
-/* bpf_anc_helper() (include/linux/filter.h) knows exactly these offsets;
- * SKF_AD_MAX itself and anything between them is unknown. */
-static int known_ancillary(uint32_t k)
-{
-	uint32_t off = k - (uint32_t)SKF_AD_OFF;
-
-	return k >= (uint32_t)SKF_AD_OFF && off < SKF_AD_MAX && off % 4 == 0;
-}
-
 /* Why a code is not in chk_code_allowed()'s whitelist, for the message. */
 static const char *bad_code_hint(uint16_t code)
 {
@@ -168,7 +159,7 @@ static int linux_insn_rules(const struct bpfvm_insn *insns, uint32_t len, char *
 					    pc, pc + 1 + (in->jt >= room ? in->jt : in->jf), len - 1);
 			break;
 		case LR_LDABS:
-			if (in->k >= (uint32_t)SKF_AD_OFF && !known_ancillary(in->k))
+			if (in->k >= (uint32_t)SKF_AD_OFF && !bpfvm_is_ancillary(in->k))
 				return fail(errbuf,
 					    "instruction %u: offset SKF_AD_OFF%+d is not an ancillary field the kernel knows (bpf_anc_helper)",
 					    pc, (int)(in->k - (uint32_t)SKF_AD_OFF));
@@ -285,7 +276,7 @@ static uint32_t ebpf_size(const struct bpfvm_insn *in, int *seen_ld_abs)
 	case BPF_LD | BPF_W | BPF_ABS:
 	case BPF_LD | BPF_H | BPF_ABS:
 	case BPF_LD | BPF_B | BPF_ABS:
-		if (known_ancillary(in->k))
+		if (bpfvm_is_ancillary(in->k))
 			return ancillary_size(in->k);
 		*seen_ld_abs = 1;
 		return ld_abs_size(in->k, size, 0);

@@ -9,6 +9,7 @@
  * and they never drop QDISC_DROP.
  */
 #include "model.h"
+#include "sim_int.h"
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -188,8 +189,8 @@ static void nic_xmit(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb
 }
 
 /*
- * loopback_xmit(): eth_type_trans() (every frame on lo is PACKET_HOST: its
- * destination is lo's all-zero address) and __netif_rx(), so the taps see
+ * loopback_xmit(): eth_type_trans() (a frame the stack sent is PACKET_HOST:
+ * its destination is lo's all-zero address) and __netif_rx(), so the taps see
  * it a second time, on the way in.  The socket that sent it no longer owns
  * it (skb_orphan).  lo counts a packet - as sent and as received at once
  * (dev_lstats_add, read by loopback_get_stats64) - only when the backlog
@@ -197,16 +198,18 @@ static void nic_xmit(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb
  */
 static void loopback_xmit(struct sim_ctx *c, struct sim_dev *dev, struct sim_skb *skb)
 {
-	const uint8_t *e = sim_skb_data(skb);
 	uint32_t len;
 
 	skb->sk = NULL;
 	skb->from_tap = NULL;
 	skb->mac = (int32_t)skb->data;
-	skb->protocol = skb->len >= ETH_HLEN ? sim_get16(e + 12) : 0;
+	skb->protocol = 0;
 	skb->pkt_type = PACKET_HOST;
-	if (skb->len >= ETH_HLEN)
+	if (skb->len >= ETH_HLEN) {
+		sim_eth_type_trans(dev->mac, sim_skb_data(skb), skb->len, &skb->pkt_type,
+				   &skb->protocol);
 		sim_skb_pull(skb, ETH_HLEN);
+	}
 	skb->net = (int32_t)skb->data;
 	skb->tstamp = c->t;
 	len = skb->len;

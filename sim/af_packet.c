@@ -76,7 +76,6 @@ struct sim_tap_state {
 	uint32_t rcvbuf, rmem;		/* sk_rcvbuf, sk_rmem_alloc */
 	/* tpacket_rcv(): the ring. */
 	struct sim_tap_ring ring;
-	uint32_t frames_per_block;
 	uint32_t head;			/* V2: rx_ring.head */
 	/* V3: struct tpacket_kbdq_core. */
 	uint32_t kactive;		/* kactive_blk_num */
@@ -498,8 +497,7 @@ void sim_tap_ring_released(struct sim_ctx *c, struct sim_tap *tap)
 
 static uint8_t *v2_frame(const struct sim_tap_state *st, uint32_t i)
 {
-	return st->ring.mem + (size_t)(i / st->frames_per_block) * st->ring.block_size +
-	       (size_t)(i % st->frames_per_block) * st->ring.frame_size;
+	return sim_tap_ring_v2_frame(&st->ring, i);
 }
 
 /* __packet_rcv_has_room() == ROOM_NONE: the frame (V2) or block (V3)
@@ -819,11 +817,12 @@ static int setup_ring(struct sim_tap *tap, const struct sim_tap_cfg *cfg, char *
 			 tap->name, min_frame, TPACKET_ALIGNMENT, r->frame_size);
 		return -1;
 	}
-	st->frames_per_block = r->block_size / r->frame_size;
-	if (st->frames_per_block == 0 || (uint64_t)st->frames_per_block * r->block_nr != r->frame_nr) {
+	uint32_t per_block = r->block_size / r->frame_size;
+
+	if (per_block == 0 || (uint64_t)per_block * r->block_nr != r->frame_nr) {
 		snprintf(errbuf, BPFVM_ERRBUF_SIZE,
 			 "tap %s: packet_set_ring() wants frame_nr = blocks x frames per block (%u x %u), not %u",
-			 tap->name, r->block_nr, st->frames_per_block, r->frame_nr);
+			 tap->name, r->block_nr, per_block, r->frame_nr);
 		return -1;
 	}
 	if ((uint64_t)r->block_size * r->block_nr > RING_MAX_BYTES) {

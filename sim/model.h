@@ -611,6 +611,15 @@ struct sim_tap_ring {
 	uint32_t hdrlen;		/* po->tp_hdrlen: TPACKET2_HDRLEN or TPACKET3_HDRLEN */
 };
 const struct sim_tap_ring *sim_tap_ring(const struct sim_tap *tap);
+/* TPACKET_V2 frame @i of @r (packet_lookup_frame(): frames never cross a
+ * block). */
+static inline uint8_t *sim_tap_ring_v2_frame(const struct sim_tap_ring *r, uint32_t i)
+{
+	uint32_t per_block = r->block_size / r->frame_size;
+
+	return r->mem + (size_t)(i / per_block) * r->block_size +
+	       (size_t)(i % per_block) * r->frame_size;
+}
 /* The model's record of which packet each ring frame holds, in ring
  * order; user space takes one per frame it walks. */
 void sim_tap_ring_shadow_pop(struct sim_tap *tap, uint64_t *skb_id, uint32_t *clone);

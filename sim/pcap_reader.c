@@ -161,12 +161,19 @@ static int linux_check_direction(const struct sim_pcap *p, const struct sockaddr
 	return 1;
 }
 
-static const struct sim_dev *dev_by_ifindex(const struct sim_host *h, int ifindex)
+/* tcpdump read (or its direction check skipped) a frame: an event for the
+ * observers, on the device the frame's sockaddr_ll names. */
+static void trace_read(struct sim_ctx *c, const struct sim_tap *tap, const struct sockaddr_ll *sll,
+		       const struct sim_tap_trace *tt)
 {
-	for (unsigned i = 0; i < h->ndevs; i++)
-		if ((int)h->devs[i]->ifindex == ifindex)
-			return h->devs[i];
-	return NULL;
+	const struct sim_dev *dev = NULL;
+
+	if (!c->w->obs)
+		return;
+	for (unsigned i = 0; i < tap->host->ndevs && !dev; i++)
+		if ((int)tap->host->devs[i]->ifindex == sll->sll_ifindex)
+			dev = tap->host->devs[i];
+	sim_trace_tap(c, SIM_ST_PCAP_READ, NULL, dev, SIM_DROP_NONE, tt);
 }
 
 /*
@@ -194,8 +201,7 @@ static int handle_frame(struct sim_ctx *c, struct sim_tap *tap, const uint8_t *f
 	if (!linux_check_direction(p, sll)) {
 		p->st.dir_rejected++;
 		tt.result = SIM_TAP_FILTERED;
-		sim_trace_tap(c, SIM_ST_PCAP_READ, NULL, dev_by_ifindex(tap->host, sll->sll_ifindex),
-			      SIM_DROP_NONE, &tt);
+		trace_read(c, tap, sll, &tt);
 		return 0;
 	}
 	if (p->cooked) {
@@ -239,8 +245,7 @@ static int handle_frame(struct sim_ctx *c, struct sim_tap *tap, const uint8_t *f
 	tt.bytes = p->buf;
 	tt.caplen = caplen;
 	tt.wirelen = len;
-	sim_trace_tap(c, SIM_ST_PCAP_READ, NULL, dev_by_ifindex(tap->host, sll->sll_ifindex),
-		      SIM_DROP_NONE, &tt);
+	trace_read(c, tap, sll, &tt);
 	return 1;
 }
 
@@ -290,9 +295,7 @@ static int read_v3(struct sim_ctx *c, struct sim_tap *tap, const struct sim_tap_
 static int read_v2(struct sim_ctx *c, struct sim_tap *tap, const struct sim_tap_ring *r)
 {
 	struct sim_pcap *p = tap->pcap;
-	uint32_t per_block = r->block_size / r->frame_size;
-	uint8_t *f = r->mem + (size_t)(p->offset / per_block) * r->block_size +
-		     (size_t)(p->offset % per_block) * r->frame_size;
+	uint8_t *f = sim_tap_ring_v2_frame(r, p->offset);
 	struct tpacket2_hdr *h = (struct tpacket2_hdr *)f;
 
 	if (p->v2_held) {
@@ -300,8 +303,7 @@ static int read_v2(struct sim_ctx *c, struct sim_tap *tap, const struct sim_tap_
 		p->v2_held = 0;
 		p->offset = p->offset + 1 < r->frame_nr ? p->offset + 1 : 0;
 		sim_tap_ring_released(c, tap);
-		f = r->mem + (size_t)(p->offset / per_block) * r->block_size +
-		    (size_t)(p->offset % per_block) * r->frame_size;
+		f = sim_tap_ring_v2_frame(r, p->offset);
 		h = (struct tpacket2_hdr *)f;
 	}
 	if (h->tp_status == TP_STATUS_KERNEL)

@@ -413,9 +413,11 @@ static int neigh_add(struct live_host *h, const struct sim_scn_host *sh,
  * feature strings, or -1. */
 static int feature_index(int fd, const char *ifname, const char *name, uint32_t *count)
 {
-	struct {
+	/* The header and room for its one data[] word (a union: a
+	 * flexible array must end its struct). */
+	union {
 		struct ethtool_sset_info hdr;
-		uint32_t buf[1];
+		uint8_t room[sizeof(struct ethtool_sset_info) + sizeof(uint32_t)];
 	} ssi;
 	struct ethtool_gstrings *gs;
 	struct ifreq ifr;
@@ -430,7 +432,7 @@ static int feature_index(int fd, const char *ifname, const char *name, uint32_t 
 	ifr.ifr_data = (void *)&ssi;
 	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0 || !ssi.hdr.sset_mask)
 		return -1;
-	n = ssi.buf[0];
+	n = ssi.hdr.data[0];
 	if (n == 0 || n > 1024)
 		return -1;
 	*count = n;
@@ -455,9 +457,10 @@ static int feature_index(int fd, const char *ifname, const char *name, uint32_t 
 /* Turn feature @name of @ifname on or off (fd: a socket in its namespace). */
 static int set_feature(int fd, const char *ifname, const char *name, int on, char *errbuf)
 {
-	struct {
+	union {
 		struct ethtool_sfeatures hdr;
-		struct ethtool_set_features_block blk[8];
+		uint8_t room[sizeof(struct ethtool_sfeatures) +
+			     8 * sizeof(struct ethtool_set_features_block)];
 	} sf;
 	struct ifreq ifr;
 	uint32_t count = 0;
@@ -469,8 +472,8 @@ static int set_feature(int fd, const char *ifname, const char *name, int on, cha
 	sf.hdr.cmd = ETHTOOL_SFEATURES;
 	/* ethtool_set_features() wants exactly its number of words. */
 	sf.hdr.size = (count + 31) / 32;
-	sf.blk[i / 32].valid = 1u << (i % 32);
-	sf.blk[i / 32].requested = on ? 1u << (i % 32) : 0;
+	sf.hdr.features[i / 32].valid = 1u << (i % 32);
+	sf.hdr.features[i / 32].requested = on ? 1u << (i % 32) : 0;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_data = (void *)&sf;

@@ -386,6 +386,34 @@ enum bpfvm_load_base {
 	BPFVM_BASE_NONE,	/* below SKF_LL_OFF: no byte at all; the load fails (linux) */
 };
 
+/*
+ * Where a linux-semantics packet load at offset @off reads, as
+ * bpf_skb_load_helper_convert_offset() (net/core/filter.c) maps it on a
+ * linear skb: the base, and in *@pos the frame position (skb->data is
+ * data_off, or the frame's end for a frame shorter than that; the network
+ * header net_off; the MAC header the frame start).  The load succeeds if
+ * the base is not NONE and 0 <= pos, pos + size <= caplen.  The
+ * interpreter and the step recorder both use this one mapping.
+ */
+static inline enum bpfvm_load_base bpfvm_linux_load_pos(const struct bpfvm_packet *pkt,
+							int32_t off, int64_t *pos)
+{
+	if (off >= 0) {
+		*pos = (int64_t)(pkt->data_off < pkt->caplen ? pkt->data_off : pkt->caplen) + off;
+		return BPFVM_BASE_DATA;
+	}
+	if (off >= SKF_NET_OFF) {
+		*pos = (int64_t)off - SKF_NET_OFF + pkt->net_off;
+		return BPFVM_BASE_NET;
+	}
+	if (off >= SKF_LL_OFF) {
+		*pos = (int64_t)off - SKF_LL_OFF;
+		return BPFVM_BASE_LL;
+	}
+	*pos = 0;
+	return BPFVM_BASE_NONE;
+}
+
 /* Why a run ended. */
 enum bpfvm_run_end {
 	BPFVM_END_RET,		/* a return instruction */

@@ -509,13 +509,7 @@ linux_load_inline(const struct bpfvm_packet *pkt, int32_t off, uint32_t size)
 {
 	int64_t pos;
 
-	if (off >= 0)
-		pos = (int64_t)skb_data_off(pkt) + off;
-	else if (off >= SKF_NET_OFF)
-		pos = (int64_t)off - SKF_NET_OFF + pkt->net_off;
-	else if (off >= SKF_LL_OFF)
-		pos = (int64_t)off - SKF_LL_OFF;	/* skb_mac_offset(): the frame start */
-	else
+	if (bpfvm_linux_load_pos(pkt, off, &pos) == BPFVM_BASE_NONE)
 		return BPFVM_LOAD_FAILED;
 	/* pos < 0 would be headroom before the MAC header: unreproducible. */
 	if (pos < 0 || pos + size > pkt->caplen)

@@ -47,11 +47,6 @@ struct recorder {
 
 /* skb->data as a frame position: a frame shorter than data_off is an empty
  * skb at its end (interp.c skb_data_off()). */
-static uint32_t data_start(const struct bpfvm_packet *pkt)
-{
-	return pkt->data_off < pkt->caplen ? pkt->data_off : pkt->caplen;
-}
-
 /* Fill the load fields of @s, which the interpreter marked as a packet
  * load of @s->load_size bytes by @in.  X after a load equals X before it,
  * except for LDX MSH, whose offset is k alone. */
@@ -70,19 +65,7 @@ static void resolve_load(struct bpfvm_rec_step *s, const struct bpfvm_insn *in,
 		int32_t off = (int32_t)(ind ? s->x + in->k : in->k);
 
 		s->load_off = off;
-		if (off >= 0) {
-			s->load_base = BPFVM_BASE_DATA;
-			s->load_pos = (int64_t)data_start(pkt) + off;
-		} else if (off >= SKF_NET_OFF) {
-			s->load_base = BPFVM_BASE_NET;
-			s->load_pos = (int64_t)off - SKF_NET_OFF + pkt->net_off;
-		} else if (off >= SKF_LL_OFF) {
-			s->load_base = BPFVM_BASE_LL;
-			s->load_pos = (int64_t)off - SKF_LL_OFF;
-		} else {
-			s->load_base = BPFVM_BASE_NONE;
-			s->load_pos = 0;
-		}
+		s->load_base = bpfvm_linux_load_pos(pkt, off, &s->load_pos);
 	}
 }
 

@@ -132,14 +132,24 @@ static void print_hex(FILE *out, const uint8_t *p, uint32_t n, const char *inden
 			i % 16 == 15 || i + 1 == n ? "\n" : " ");
 }
 
+/* The bpf_asm name of an ancillary field, or NULL (none, or unnamed). */
+static const char *anc_name(int anc)
+{
+	return anc >= 0 ? bpfvm_ancillary_name((uint32_t)anc) : NULL;
+}
+
 static void print_part(FILE *out, const struct live_fc_finding *f)
 {
 	static const char *const side[] = { "-O1", "-O0" };
 
-	fprintf(out, "  the runs part at packet load #%u:", f->part_load);
+	fprintf(out, "  the runs part at read #%u:", f->part_load);
 	for (int i = 0; i < 2; i++) {
 		if (f->part_end[i])
 			fprintf(out, " %s returns at (%03u)%s", side[i], f->part_pc[i], i ? "\n" : ";");
+		else if (f->part_anc[i] >= 0)
+			fprintf(out, " %s (%03u) reads #%s%s", side[i], f->part_pc[i],
+				anc_name(f->part_anc[i]) ? anc_name(f->part_anc[i]) : "?",
+				i ? "\n" : ";");
 		else
 			fprintf(out, " %s (%03u) loads %u byte%s at %d%s", side[i], f->part_pc[i],
 				f->part_size[i], f->part_size[i] == 1 ? "" : "s", f->part_off[i],
@@ -303,11 +313,14 @@ static int print_json(const struct live_fc_result *r)
 							      (json_int_t)f->pcap_ret[1]));
 			json_object_set_new(
 				o, "part",
-				json_pack("{sI s[{sI sb si sI}{sI sb si sI}]}", "load", (json_int_t)f->part_load,
-					  "runs", "pc", (json_int_t)f->part_pc[0], "ends", f->part_end[0],
-					  "offset", f->part_off[0], "size", (json_int_t)f->part_size[0],
-					  "pc", (json_int_t)f->part_pc[1], "ends", f->part_end[1],
-					  "offset", f->part_off[1], "size", (json_int_t)f->part_size[1]));
+				json_pack("{sI s[{sI sb si sI ss?}{sI sb si sI ss?}]}", "load",
+					  (json_int_t)f->part_load, "runs", "pc",
+					  (json_int_t)f->part_pc[0], "ends", f->part_end[0], "offset",
+					  f->part_off[0], "size", (json_int_t)f->part_size[0],
+					  "ancillary", anc_name(f->part_anc[0]), "pc",
+					  (json_int_t)f->part_pc[1], "ends", f->part_end[1], "offset",
+					  f->part_off[1], "size", (json_int_t)f->part_size[1],
+					  "ancillary", anc_name(f->part_anc[1])));
 		}
 		if (f->kind == LIVE_FC_KERNEL)
 			json_object_set_new(o, "kernel",

@@ -611,57 +611,37 @@ static int split_kind(const struct fc *fc, struct bpfvm *const vm[2], const stru
 	return oob[0] || oob[1] ? LIVE_FC_VERDICT_OOB + 1 : LIVE_FC_VERDICT + 1;
 }
 
-struct loadrec {
-	uint32_t n, cap;
-	struct {
-		uint32_t pc;
-		int32_t off;
-		uint8_t size;
-	} *l;
-	uint32_t end_pc;
-};
-
-static void trace_step(const struct bpfvm_step *s, void *ctx)
+/* Fill the finding's "where the runs part" from the two runs' step
+ * recordings (bpfvm_rec_part(): packet loads by position and size,
+ * ancillary loads by field).  Left at zero if a run cannot be recorded. */
+static void find_parting(const struct bpfvm *vm[2], const struct bpfvm_prog prog[2],
+			 const struct bpfvm_packet *pkt, const struct bpfvm_meta *meta,
+			 struct live_fc_finding *f)
 {
-	struct loadrec *r = ctx;
+	struct bpfvm_rec rec[2];
+	struct bpfvm_rec_parting p;
+	char err[BPFVM_ERRBUF_SIZE];
 
-	if (s->load_size && r->n < r->cap) {
-		r->l[r->n].pc = s->pc;
-		r->l[r->n].off = s->load_off;
-		r->l[r->n].size = s->load_size;
-		r->n++;
-	}
-	if (s->done)
-		r->end_pc = s->pc;
-}
-
-/* Fill the finding's "where the runs part" from traced runs. */
-static void find_parting(const struct bpfvm *vm[2], const struct bpfvm_packet *pkt,
-			 const struct bpfvm_meta *meta, struct live_fc_finding *f)
-{
-	struct loadrec r[2];
-	uint32_t k;
-
+	memset(rec, 0, sizeof(rec));
+	f->part_anc[0] = f->part_anc[1] = -1;
+	for (int i = 0; i < 2; i++)
+		if (bpfvm_record(vm[i], &prog[i], pkt, meta, 1u << 16, &rec[i], err) != 0 ||
+		    rec[i].n == 0)
+			goto out;
+	bpfvm_rec_part(&rec[0], &rec[1], &p);
+	f->part_load = p.reads;
 	for (int i = 0; i < 2; i++) {
-		r[i].n = 0;
-		r[i].cap = 8192;
-		r[i].end_pc = 0;
-		if (!(r[i].l = malloc(r[i].cap * sizeof(*r[i].l)))) {
-			r[i].cap = 0;
-		}
-		bpfvm_run_traced(vm[i], pkt, meta, trace_step, &r[i]);
+		const struct bpfvm_rec_step *st = &rec[i].steps[p.step[i]];
+
+		f->part_end[i] = !p.read[i];
+		f->part_pc[i] = st->pc;
+		f->part_anc[i] = p.read[i] ? st->anc : -1;
+		f->part_off[i] = p.read[i] ? (int32_t)st->load_off : 0;
+		f->part_size[i] = p.read[i] ? st->load_size : 0;
 	}
-	for (k = 0; k < r[0].n && k < r[1].n; k++)
-		if (r[0].l[k].off != r[1].l[k].off || r[0].l[k].size != r[1].l[k].size)
-			break;
-	f->part_load = k;
-	for (int i = 0; i < 2; i++) {
-		f->part_end[i] = k >= r[i].n;
-		f->part_pc[i] = k < r[i].n ? r[i].l[k].pc : r[i].end_pc;
-		f->part_off[i] = k < r[i].n ? r[i].l[k].off : 0;
-		f->part_size[i] = k < r[i].n ? r[i].l[k].size : 0;
-		free(r[i].l);
-	}
+out:
+	bpfvm_rec_free(&rec[0]);
+	bpfvm_rec_free(&rec[1]);
 }
 
 /* ---- findings --------------------------------------------------------- */
@@ -958,7 +938,7 @@ static int add_finding(struct fc *fc, struct keep *k, const struct live_expr *tr
 		if (f->ok[0] && f->ok[1] && make_vms(c, k->pair, vm, err) == 0) {
 			f->ret[0] = run_oob(vm[0], &f->prog[0], p, meta, &f->oob[0]);
 			f->ret[1] = run_oob(vm[1], &f->prog[1], p, meta, &f->oob[1]);
-			find_parting((const struct bpfvm **)vm, p, meta, f);
+			find_parting((const struct bpfvm **)vm, f->prog, p, meta, f);
 			bpfvm_destroy(vm[0]);
 			bpfvm_destroy(vm[1]);
 		}

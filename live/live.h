@@ -585,12 +585,14 @@ struct live_fc_finding {
 					 * bytes, division by zero) */
 	int pcap_checked;		/* offline pair: bpf_filter() ran them too */
 	uint32_t pcap_ret[2];		/* ... and returned these */
-	/* Where the two runs part: the first packet load (counted from 0)
-	 * that differs in offset or size, or where one run ends instead. */
+	/* Where the two runs part: the first read (counted from 0) that
+	 * differs - a packet load in position or size, an ancillary load in
+	 * field - or where one run ends instead (bpfvm_rec_part()). */
 	uint32_t part_load;
 	uint32_t part_pc[2];
-	int part_end[2];		/* that run returned instead of loading */
-	int32_t part_off[2];
+	int part_end[2];		/* that run returned instead of reading */
+	int8_t part_anc[2];		/* an ancillary load: its SKF_AD_*, else -1 */
+	int32_t part_off[2];		/* a packet load: its offset and size */
 	uint8_t part_size[2];
 	/* KERNEL: which program, the kernel's snaplen and the VM's. */
 	int kernel_prog;

@@ -261,6 +261,64 @@ static void test_campaign_repeatable(void **state)
 	live_fc_result_free(&b);
 }
 
+/*
+ * Where two runs part names, in each program, a step that really is the
+ * read it describes: a packet load of that size at that offset, or the
+ * ancillary load of that field; or the run's last step when it returned.
+ * Seed 99 with generated frames finds optimizer differences on truncated
+ * packets within its first 30 expressions (a fact about libpcap 1.10:
+ * -O1 drops a load -O0 makes, and -O0's fails).
+ */
+static void test_parting(void **state)
+{
+	struct live_fc_opts o;
+	struct live_fc_result r;
+	char err[LIVE_ERRBUF_SIZE];
+	unsigned verdicts = 0;
+
+	(void)state;
+	live_fc_opts_init(&o);
+	o.trace = SAMPLE;
+	o.gen_frames = 200;
+	o.max_exprs = 30;
+	o.seconds = 0;
+	o.seed = 99;
+	o.linux_ext = 0;
+	assert_int_equal(live_fc_run(&o, &r, err), 0);
+	for (size_t n = 0; n < r.n_findings; n++) {
+		const struct live_fc_finding *f = &r.findings[n];
+
+		if (f->kind != LIVE_FC_VERDICT && f->kind != LIVE_FC_VERDICT_OOB)
+			continue;
+		verdicts++;
+		for (int i = 0; i < 2; i++) {
+			const struct bpfvm_prog *p = &f->prog[i];
+			const struct bpfvm_insn *in;
+
+			assert_true(f->part_pc[i] < p->len);
+			in = &p->insns[f->part_pc[i]];
+			if (f->part_end[i]) {
+				assert_int_equal(BPF_CLASS(in->code), BPF_RET);
+			} else if (f->part_anc[i] >= 0) {
+				assert_int_equal(in->k, (uint32_t)SKF_AD_OFF + (uint32_t)f->part_anc[i]);
+			} else {
+				assert_true(BPF_CLASS(in->code) == BPF_LD ||
+					    BPF_CLASS(in->code) == BPF_LDX);
+				assert_int_equal(f->part_size[i], bpfvm_opinfo(in->code)->size);
+				if (BPF_MODE(in->code) == BPF_ABS)
+					assert_int_equal(f->part_off[i], (int32_t)in->k);
+			}
+		}
+		/* they part there: not the same read on both sides */
+		assert_true(f->part_end[0] != f->part_end[1] || f->part_anc[0] != f->part_anc[1] ||
+			    f->part_off[0] != f->part_off[1] || f->part_size[0] != f->part_size[1] ||
+			    (f->part_end[0] && f->part_end[1]));
+	}
+	print_message("%zu findings, %u about verdicts\n", r.n_findings, verdicts);
+	assert_true(verdicts > 0);
+	live_fc_result_free(&r);
+}
+
 /* A compiler that dies is a finding, reduced, and the campaign goes on. */
 static void test_crash_isolated(void **state)
 {
@@ -306,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_campaign),
 		cmocka_unit_test(test_campaign_repeatable),
 		cmocka_unit_test(test_crash_isolated),
+		cmocka_unit_test(test_parting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

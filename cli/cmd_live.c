@@ -756,12 +756,11 @@ out:
 
 /* ---- live SCENARIO ---------------------------------------------------- */
 
-static volatile sig_atomic_t scn_interrupted;
+static volatile sig_atomic_t scn_interrupted;	/* the signal that stopped the run */
 
 static void on_stop_signal(int sig)
 {
-	(void)sig;
-	scn_interrupted = 1;
+	scn_interrupted = sig;
 }
 
 static const char *pkttype_short(int t)
@@ -975,7 +974,8 @@ static void scn_help(FILE *f)
 		"              anything: the namespaces are otherwise unnamed and vanish with\n"
 		"              the process, even when it is killed)\n\n"
 		"Needs root.  Exit: 0 the kernel agrees, 1 it disagrees somewhere, 2 usage,\n"
-		"3 bad scenario, 4 no root / namespaces / nft / tc, or no live form.\n");
+		"3 bad scenario, 4 no root / namespaces / nft / tc, or no live form; 130 or\n"
+		"143 stopped by SIGINT or SIGTERM (nothing left behind).\n");
 }
 
 static int live_cleanup_cmd(void)
@@ -1059,8 +1059,12 @@ static int live_scenario_cmd(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 	if (scn_interrupted) {
 		live_scn_result_free(r);
-		cli_error("live: interrupted; the namespaces and everything in them are gone");
-		return 128 + SIGINT;
+		if (o.keep)
+			cli_error("live: interrupted; the namespaces stay, named (--keep): "
+				  "'capsim live --cleanup' removes them");
+		else
+			cli_error("live: interrupted; the namespaces and everything in them are gone");
+		return 128 + scn_interrupted;	/* as a shell reports the signal */
 	}
 	if (rc) {
 		cli_error("%s", err);

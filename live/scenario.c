@@ -1302,7 +1302,8 @@ static int live_side(struct live_run *lr, const struct live_scn_opts *o, const s
 	if (rc)
 		return rc;
 	if (stopped(o)) {
-		snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: interrupted; everything was removed");
+		snprintf(errbuf, LIVE_ERRBUF_SIZE, "live: interrupted; %s",
+			 o->keep ? "the namespaces stay, named (--keep)" : "everything was removed");
 		return LIVE_ERR_SYS;
 	}
 

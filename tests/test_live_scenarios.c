@@ -372,6 +372,64 @@ static void test_sigkill_leaves_nothing(void **state)
 	snap_same(&before, &after);
 }
 
+/*
+ * The capsim program interrupted with SIGINT or SIGTERM (it stops and
+ * releases everything) or killed with SIGKILL (the unnamed namespaces die
+ * with it), with and without --keep; after a kept run, `capsim live
+ * --cleanup` removes the names.  Either way nothing is left.
+ */
+static void test_signals_leave_nothing(void **state)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGKILL };
+	const char *capsim = getenv("CAPSIM") ? getenv("CAPSIM") : "./capsim";
+	char cmd[256];
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	for (int keep = 0; keep < 2; keep++)
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct snapshot before, after;
+			struct timespec ts = { 0, 700000000 };
+			pid_t pid;
+			int st;
+
+			snap(&before);
+			pid = fork();
+			assert_true(pid >= 0);
+			if (pid == 0) {
+				if (!freopen("/dev/null", "w", stdout) ||
+				    !freopen("/dev/null", "w", stderr))
+					_exit(126);
+				if (keep)
+					execl(capsim, "capsim", "live", "--keep",
+					      "scenarios/forward-drop.scn", (char *)NULL);
+				else
+					execl(capsim, "capsim", "live", "scenarios/forward-drop.scn",
+					      (char *)NULL);
+				_exit(127);
+			}
+			nanosleep(&ts, NULL);	/* inside the run */
+			kill(pid, sigs[i]);
+			assert_int_equal(waitpid(pid, &st, 0), pid);
+			print_message("%s%s: %s %d\n", strsignal(sigs[i]), keep ? " (--keep)" : "",
+				      WIFSIGNALED(st) ? "killed by" : "exit",
+				      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			if (sigs[i] == SIGKILL)
+				assert_true(WIFSIGNALED(st));
+			else	/* stopped: 128 + the signal (or finished first: 0 or 1) */
+				assert_true(WIFEXITED(st) && (WEXITSTATUS(st) == 128 + sigs[i] ||
+							      WEXITSTATUS(st) <= 1));
+			if (keep) {
+				snprintf(cmd, sizeof(cmd), "%s live --cleanup >/dev/null", capsim);
+				assert_int_equal(system(cmd), 0);
+			}
+			ts.tv_nsec = 200000000;	/* the kernel frees dead namespaces lazily */
+			nanosleep(&ts, NULL);
+			snap(&after);
+			snap_same(&before, &after);
+		}
+}
+
 /* --keep names the namespaces; --cleanup removes them once their run is
  * gone, and never those of a live run. */
 static void test_keep_and_cleanup(void **state)
@@ -433,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_not_root),
 		cmocka_unit_test(test_flagship_numbers),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
+		cmocka_unit_test(test_signals_leave_nothing),
 		cmocka_unit_test(test_keep_and_cleanup),
 		cmocka_unit_test(test_shipped_labs),
 		cmocka_unit_test(test_plain_ring_and_icmp_errors),

@@ -304,6 +304,38 @@ static void test_flagship_numbers(void **state)
 	live_scn_result_free(r);
 }
 
+/* Two runs of the same lab at the same time: each in its own namespaces,
+ * so both see exactly their own packets and agree with the model. */
+static void test_two_at_once(void **state)
+{
+	pid_t pid[2];
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	for (int i = 0; i < 2; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			struct live_scn_result *r = NULL;
+			char err[LIVE_ERRBUF_SIZE];
+			int ok = live_scn_run(FLAGSHIP, NULL, &r, err) == 0 && r->differ == 0 &&
+				 r->taps[0].k_captured == 2 && r->taps[1].k_captured == 2 &&
+				 r->send_errors == 5;
+
+			if (!ok)
+				fprintf(stderr, "run %d: %s\n", i, r ? "differs" : err);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		int st;
+
+		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+}
+
 /* Without root: LIVE_ERR_PERM and a sentence that says so. */
 static void test_not_root(void **state)
 {
@@ -490,6 +522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_not_root),
 		cmocka_unit_test(test_flagship_numbers),
+		cmocka_unit_test(test_two_at_once),
 		cmocka_unit_test(test_sigkill_leaves_nothing),
 		cmocka_unit_test(test_signals_leave_nothing),
 		cmocka_unit_test(test_keep_and_cleanup),

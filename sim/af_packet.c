@@ -31,6 +31,7 @@
  * always on the same grid of times, so runs end when traffic ends.
  */
 #include "model.h"
+#include "kdefaults.h"
 #include "sim_int.h"
 
 #include <arpa/inet.h>
@@ -48,7 +49,6 @@
 /* BLK_HDR_LEN, BLK_PLUS_PRIV(0): no private area (libpcap asks for none). */
 #define BLK_HDR_LEN ((uint32_t)ALIGN_V3(sizeof(struct tpacket_block_desc)))
 #define DEFAULT_PRB_RETIRE_TOV 8	/* ms, af_packet internal.h */
-#define RMEM_DEFAULT 212992		/* net.core.rmem_default */
 #define SIM_PAGE_SIZE 4096u
 #define RING_MAX_BYTES (1ull << 30)	/* the model's own limit */
 #define NS_PER_MS 1000000ull
@@ -903,7 +903,7 @@ struct sim_tap *sim_tap_new(struct sim_host *h, const struct sim_tap_cfg *cfg, c
 	tap->ignore_outgoing = cfg->ignore_outgoing ? 1 : 0;
 	tap->st->sock_type = cfg->sock_type;
 	tap->st->reserve = cfg->reserve;
-	tap->st->rcvbuf = cfg->rcvbuf ? cfg->rcvbuf : RMEM_DEFAULT;
+	tap->st->rcvbuf = cfg->rcvbuf ? cfg->rcvbuf : SIM_DEF_RMEM_DEFAULT;
 	if (cfg->sock_type != SOCK_RAW && cfg->sock_type != SOCK_DGRAM) {
 		snprintf(errbuf, BPFVM_ERRBUF_SIZE, "tap %s: a packet socket is SOCK_RAW or SOCK_DGRAM",
 			 tap->name);

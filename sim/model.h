@@ -174,8 +174,8 @@ struct sim_costs {
 
 /* net.core sysctls the receive path reads. */
 struct sim_sysctl {
-	uint32_t netdev_budget;		/* 300 */
-	uint32_t netdev_budget_usecs;	/* 2000 */
+	uint32_t netdev_budget;		/* 300 (kdefaults.h) */
+	uint32_t netdev_budget_usecs;	/* 8000 at HZ=250 */
 	uint32_t netdev_max_backlog;	/* 1000 */
 	uint32_t dev_weight;		/* 64: the backlog's NAPI weight */
 };

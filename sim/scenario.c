@@ -10,6 +10,7 @@
  * come in any order (a wire before its hosts, an expectation anywhere).
  */
 #include "scenario.h"
+#include "kdefaults.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -22,20 +23,6 @@
 /* ------------------------------------------------------------------ */
 /* Kernel and libpcap facts behind the defaults. */
 
-/*
- * net.core defaults of the running kernel (6.18, CONFIG_HZ=250, read with
- * sysctl): netdev_budget 300 and dev_weight 64 are constants in
- * net/core/dev.c; netdev_budget_usecs is 2 * USEC_PER_SEC / HZ there, so
- * 8000 at HZ=250 (2000 only at HZ=1000); netdev_max_backlog 1000;
- * rmem_default 212992 (SK_RMEM_DEFAULT) and rmem_max 4194304 on this
- * kernel (older kernels: 212992).
- */
-#define DEF_NETDEV_BUDGET	300
-#define DEF_NETDEV_BUDGET_USECS	8000
-#define DEF_MAX_BACKLOG		1000
-#define DEF_DEV_WEIGHT		64
-#define DEF_RMEM_DEFAULT	212992
-#define DEF_RMEM_MAX		4194304
 
 /*
  * sock_setsockopt(SO_RCVBUF) -> __sock_set_rcvbuf(): the value is first cut
@@ -1032,9 +1019,9 @@ static int st_host(struct parser *p)
 	h->pos = p->toks[0].pos;
 	h->cpus = 1;
 	h->sysctl = (struct sim_scn_sysctls){
-		.netdev_budget = DEF_NETDEV_BUDGET, .netdev_budget_usecs = DEF_NETDEV_BUDGET_USECS,
-		.netdev_max_backlog = DEF_MAX_BACKLOG, .dev_weight = DEF_DEV_WEIGHT,
-		.rmem_default = DEF_RMEM_DEFAULT, .rmem_max = DEF_RMEM_MAX, .ip_forward = 0,
+		.netdev_budget = SIM_DEF_NETDEV_BUDGET, .netdev_budget_usecs = SIM_DEF_NETDEV_BUDGET_USECS,
+		.netdev_max_backlog = SIM_DEF_MAX_BACKLOG, .dev_weight = SIM_DEF_DEV_WEIGHT,
+		.rmem_default = SIM_DEF_RMEM_DEFAULT, .rmem_max = SIM_DEF_RMEM_MAX, .ip_forward = 0,
 	};
 	memcpy(h->cost, cost_default, sizeof(h->cost));
 	p->host = (int32_t)(s->nhosts - 1);

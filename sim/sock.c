@@ -14,6 +14,7 @@
  * sender would sleep in sock_alloc_send_skb.
  */
 #include "model.h"
+#include "kdefaults.h"
 
 #include <limits.h>
 #include <linux/if_ether.h>
@@ -52,7 +53,7 @@ struct sim_sock *sim_sock_new(struct sim_host *h, const struct sim_sock_cfg *cfg
 	sk->proto = cfg->proto;
 	sk->addr = cfg->addr;
 	sk->port = cfg->port;
-	sk->rcvbuf = cfg->rcvbuf ? cfg->rcvbuf : 212992;	/* net.core.rmem_default */
+	sk->rcvbuf = cfg->rcvbuf ? cfg->rcvbuf : SIM_DEF_RMEM_DEFAULT;
 	sk->read_interval = cfg->read_interval;
 	for (p = &h->socks; *p; p = &(*p)->next)
 		;

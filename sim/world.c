@@ -3,6 +3,7 @@
  * stages, counting drops under their reasons, scheduling, dispatching.
  */
 #include "model.h"
+#include "kdefaults.h"
 
 #include <stdlib.h>
 #include <linux/if_arp.h>
@@ -90,14 +91,14 @@ int sim_schedule(struct sim_world *w, sim_ns t, enum sim_ev_kind kind, void *a, 
 	return sim_clock_at(&w->clock, t, (int)kind, a, b, 0);
 }
 
-/* Kernel defaults, as a fresh 6.x boot has them. */
+/* The running kernel's defaults (kdefaults.h). */
 static void host_defaults(struct sim_host *h)
 {
 	h->sysctl = (struct sim_sysctl){
-		.netdev_budget = 300,
-		.netdev_budget_usecs = 2000,
-		.netdev_max_backlog = 1000,
-		.dev_weight = 64,
+		.netdev_budget = SIM_DEF_NETDEV_BUDGET,
+		.netdev_budget_usecs = SIM_DEF_NETDEV_BUDGET_USECS,
+		.netdev_max_backlog = SIM_DEF_MAX_BACKLOG,
+		.dev_weight = SIM_DEF_DEV_WEIGHT,
 	};
 	h->costs = (struct sim_costs){ .irq = 1000, .rx = 300, .tap = 200, .ip = 500, .tx = 800 };
 }

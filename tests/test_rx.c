@@ -125,7 +125,7 @@ static void test_budget_and_squeeze(void **state)
 
 	eth->rx_ring.limit = 4096;
 	for (int d = 0; d < 4; d++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "eth%d", d + 1);
 		more[d] = sim_dev_new(w->hosts[0], name, SIM_DEV_ETHER);

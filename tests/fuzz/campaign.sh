@@ -19,8 +19,11 @@
 #      inputs at most FUZZ_MAX_LEN bytes, 4096);
 #   3. what it found is merged back (-merge=1, so only inputs that add
 #      coverage), under a cap that keeps the corpus small enough to commit
-#      and to replay in `make test`: at most FUZZ_MAX_FILES (200) files and
-#      FUZZ_MAX_BYTES (1 MiB) per target.  New inputs are added smallest
+#      and to replay in `make test`: at most FUZZ_MAX_FILES (4000) files and
+#      FUZZ_MAX_BYTES (1 MiB) per target.  (After the 30-minute campaigns
+#      of 2026-12-07 the five corpora hold 4700 files, 960 KB in all, and
+#      replay in 3 s, 9 s under ASan; a cap of 200 files had been keeping
+#      out most of what those campaigns found.)  New inputs are added smallest
 #      first until either cap is reached; files already committed are kept.
 #      Inputs the caps leave out are counted in the table ("left-out"):
 #      coverage the committed corpus does not keep.
@@ -43,7 +46,7 @@ secs=${1:-60}
 [ $# -gt 0 ] && shift
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 FUZZ_MAX_LEN=${FUZZ_MAX_LEN:-4096}
-FUZZ_MAX_FILES=${FUZZ_MAX_FILES:-200}
+FUZZ_MAX_FILES=${FUZZ_MAX_FILES:-4000}
 FUZZ_MAX_BYTES=${FUZZ_MAX_BYTES:-1048576}
 FUZZ_MINIMIZE=${FUZZ_MINIMIZE:-0}
 CLANG=${CLANG:-clang}

@@ -9,7 +9,8 @@
  * copy of exactly its captured bytes, so a decoder reading one byte too
  * far is an ASan report.  Then trace_load() reads the same file again and
  * must give the same records in the same order, and fail exactly where
- * streaming failed.  Anything else aborts:
+ * streaming failed; and trace_sample() keeps a few of them, in order, each
+ * the record streaming saw at its index.  Anything else aborts:
  *  - an error message that does not name the file;
  *  - record indices that are not 0, 1, 2, ...;
  *  - a description that is empty or not NUL-terminated within the buffer;
@@ -30,7 +31,8 @@
 #define MAX_RECORDS 4096
 
 /* Link types every record is also described as, beside the file's own. */
-static const int other_linktypes[] = { DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_NULL };
+static const int other_linktypes[] = { DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_LINUX_SLL2,
+				       DLT_NULL };
 
 static void die(const char *what, const char *detail)
 {
@@ -140,6 +142,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			trace_set_free(&set);
 		} else if (!strstr(err2, path)) {
 			die("trace_load: the message does not name the file", err2);
+		}
+		/* A sample of at most 3, drawn with a seed from the bytes. */
+		uint64_t total = 0;
+
+		rc2 = trace_sample(path, 3, size ? data[size - 1] : 1, &set, &total, err2);
+		if ((rc2 == 0) != (rc == 0))
+			die("trace_sample and trace_next disagree on whether the trace is damaged",
+			    rc2 ? err2 : err);
+		if (rc2 == 0) {
+			if (total != n || set.count != (n < 3 ? n : 3))
+				die("trace_sample: wrong counts", NULL);
+			for (uint32_t i = 0; i < set.count; i++) {
+				const struct trace_record *s = &set.recs[i];
+
+				if (s->index >= n || (i && s->index <= set.recs[i - 1].index) ||
+				    s->caplen != seen[s->index].caplen ||
+				    fnv(s->bytes, s->caplen) != seen[s->index].hash)
+					die("trace_sample: a record differs from streaming", NULL);
+			}
+			trace_set_free(&set);
 		}
 	}
 	close(fd);

@@ -5,7 +5,9 @@
 #include "model.h"
 #include "scenario.h"
 
-#define SIM_BUILD_ERRBUF_SIZE 512
+/* The parser's size: sim_scn_tap_program() (scenario.h) writes build
+ * errors into a SIM_SCN_ERRBUF_SIZE buffer. */
+#define SIM_BUILD_ERRBUF_SIZE SIM_SCN_ERRBUF_SIZE
 
 /* Build the world @sc describes.  0 and *@out (free with
  * sim_world_free()), or -1 with "file:line:col: sentence" in @errbuf. */

@@ -210,6 +210,17 @@ static void check_counts(const struct live_fc_result *r, uint64_t n, int linux_e
 	assert_int_equal(kept, r->n_findings);
 }
 
+/* A campaign of @max_exprs expressions over the sample trace, offline
+ * pair only, no time limit: the options the tests below start from. */
+static void campaign_opts(struct live_fc_opts *o, uint64_t max_exprs)
+{
+	live_fc_opts_init(o);
+	o->trace = SAMPLE;
+	o->max_exprs = max_exprs;
+	o->seconds = 0;
+	o->linux_ext = 0;
+}
+
 static void test_campaign(void **state)
 {
 	struct live_fc_opts o;
@@ -217,10 +228,7 @@ static void test_campaign(void **state)
 	char err[LIVE_ERRBUF_SIZE];
 
 	(void)state;
-	live_fc_opts_init(&o);
-	o.trace = SAMPLE;
-	o.max_exprs = 300;
-	o.seconds = 0;
+	campaign_opts(&o, 300);
 	o.linux_ext = geteuid() == 0;
 	assert_int_equal(live_fc_run(&o, &r, err), 0);
 	print_message("%llu expressions, %u packets, %llu runs, %.2f s, %zu findings\n",
@@ -240,13 +248,9 @@ static void test_campaign_repeatable(void **state)
 	char err[LIVE_ERRBUF_SIZE];
 
 	(void)state;
-	live_fc_opts_init(&o);
-	o.trace = SAMPLE;
+	campaign_opts(&o, 150);
 	o.gen_frames = 50;
-	o.max_exprs = 150;
-	o.seconds = 0;
 	o.seed = 7;
-	o.linux_ext = 0;
 	o.batch = 40;
 	assert_int_equal(live_fc_run(&o, &a, err), 0);
 	o.batch = 128;
@@ -277,13 +281,9 @@ static void test_parting(void **state)
 	unsigned verdicts = 0;
 
 	(void)state;
-	live_fc_opts_init(&o);
-	o.trace = SAMPLE;
+	campaign_opts(&o, 30);
 	o.gen_frames = 200;
-	o.max_exprs = 30;
-	o.seconds = 0;
 	o.seed = 99;
-	o.linux_ext = 0;
 	assert_int_equal(live_fc_run(&o, &r, err), 0);
 	for (size_t n = 0; n < r.n_findings; n++) {
 		const struct live_fc_finding *f = &r.findings[n];
@@ -328,11 +328,7 @@ static void test_crash_isolated(void **state)
 	int found = 0;
 
 	(void)state;
-	live_fc_opts_init(&o);
-	o.trace = SAMPLE;
-	o.max_exprs = 200;
-	o.seconds = 0;
-	o.linux_ext = 0;
+	campaign_opts(&o, 200);
 	o.crash_on = "portrange";
 	assert_int_equal(live_fc_run(&o, &r, err), 0);
 	check_counts(&r, 200, 0);
